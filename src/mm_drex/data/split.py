@@ -1,0 +1,100 @@
+"""Chronological train / val / test split with purge gaps.
+
+For each instrument with ``n`` bars, the boundaries sit at ``floor(train * n)``
+and ``floor((train + val) * n)``. The last ``purge_bars`` bars before each
+boundary belong to no segment: a decision point there has a forward label
+horizon that would reach into the next segment. With the default
+``purge_bars`` equal to the label horizon H, no label ever crosses a boundary.
+Positions are 0-based bar indices within the instrument; ``end_idx`` is
+exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+SEGMENTS = ("train", "val", "test")
+PURGED = "purge"
+
+SPLIT_COLUMNS = [
+    "instrument",
+    "segment",
+    "start_idx",
+    "end_idx",
+    "start",
+    "end",
+    "n_bars",
+    "purge_bars",
+]
+
+
+def segment_bounds(
+    n_bars: int, fractions: Mapping[str, float], purge_bars: int
+) -> dict[str, tuple[int, int]]:
+    """Bar-index bounds ``[start, end)`` of each segment for an ``n_bars`` series."""
+    total = sum(fractions[s] for s in SEGMENTS)
+    if not np.isclose(total, 1.0):
+        raise ValueError(
+            f"ingestion.split fractions must add up to 1, got train+val+test = {total}"
+        )
+    train_end = int(np.floor(fractions["train"] * n_bars))
+    val_end = int(np.floor((fractions["train"] + fractions["val"]) * n_bars))
+    bounds = {
+        "train": (0, train_end - purge_bars),
+        "val": (train_end, val_end - purge_bars),
+        "test": (val_end, n_bars),
+    }
+    for segment, (start, end) in bounds.items():
+        if end <= start:
+            raise ValueError(
+                f"segment '{segment}' is empty: {n_bars} bars with purge_bars="
+                f"{purge_bars} leave nothing in [{start}, {end})"
+            )
+    return bounds
+
+
+def chronological_split(
+    ohlcv: pd.DataFrame, fractions: Mapping[str, float], purge_bars: int
+) -> pd.DataFrame:
+    """One row per (instrument, segment) with index bounds and timestamps."""
+    rows = []
+    for instrument, bars in ohlcv.groupby("instrument", sort=False):
+        timestamps = bars["timestamp"].to_numpy()
+        for segment, (start, end) in segment_bounds(
+            len(bars), fractions, purge_bars
+        ).items():
+            rows.append(
+                {
+                    "instrument": instrument,
+                    "segment": segment,
+                    "start_idx": start,
+                    "end_idx": end,
+                    "start": timestamps[start],
+                    "end": timestamps[end - 1],
+                    "n_bars": end - start,
+                    "purge_bars": purge_bars,
+                }
+            )
+    return pd.DataFrame(rows, columns=SPLIT_COLUMNS)
+
+
+def assign_segments(ohlcv: pd.DataFrame, split: pd.DataFrame) -> pd.Series:
+    """The segment of every bar of ``ohlcv`` ('train', 'val', 'test' or 'purge').
+
+    ``ohlcv`` is the long table sorted by instrument then time, as ingestion
+    writes it; the result is aligned with its index.
+    """
+    position = ohlcv.groupby("instrument", sort=False).cumcount().to_numpy()
+    segment = np.full(len(ohlcv), PURGED, dtype=object)
+    instruments = ohlcv["instrument"].to_numpy()
+    for row in split.itertuples(index=False):
+        in_segment = (
+            (instruments == row.instrument)
+            & (position >= row.start_idx)
+            & (position < row.end_idx)
+        )
+        segment[in_segment] = row.segment
+    return pd.Series(segment, index=ohlcv.index, name="segment")
