@@ -43,7 +43,8 @@ def ingest_csv(
         "asset_classes": {
             "index": {"periods_per_year": 252, "cost_bps": 10, "allow_short": True}
         },
-        "universe": universe or {"SPX": {"asset_class": "index", "source": "user/spx.csv"}},
+        "universe": universe
+        or {"SPX": {"asset_class": "index", "source": "user/spx.csv"}},
         "instruments": instruments,
         "user_data_folder": str(folder),
         "validation": {"min_bars": 190, "max_gap_factor": 5, "rules": rules or {}},
@@ -51,7 +52,9 @@ def ingest_csv(
     return ingest_universe(params, BUNDLED_SOURCES, list_market_files(folder))
 
 
-def with_change(frame: pd.DataFrame, change: Callable[[pd.DataFrame], None]) -> pd.DataFrame:
+def with_change(
+    frame: pd.DataFrame, change: Callable[[pd.DataFrame], None]
+) -> pd.DataFrame:
     frame = frame.copy()
     change(frame)
     return frame
@@ -79,7 +82,9 @@ def test_missing_column_is_named(tmp_path, good_bars):
 
 
 def test_text_in_a_price_names_row_column_and_value(tmp_path, good_bars):
-    message = error_of(tmp_path, with_change(good_bars, set_cell(10, "Close", "12O4.5")))
+    message = error_of(
+        tmp_path, with_change(good_bars, set_cell(10, "Close", "12O4.5"))
+    )
     assert "spx.csv" in message and "instrument SPX" in message
     assert "text in numeric column 'close'" in message
     assert "row 1999-01-19" in message and "'12O4.5'" in message
@@ -107,7 +112,9 @@ def test_high_below_low_is_an_error(tmp_path, good_bars):
 
 
 def test_duplicate_timestamp_is_an_error(tmp_path, good_bars):
-    message = error_of(tmp_path, with_change(good_bars, set_cell(31, "Date", "1999-02-17")))
+    message = error_of(
+        tmp_path, with_change(good_bars, set_cell(31, "Date", "1999-02-17"))
+    )
     assert "duplicate timestamp" in message and "row 1999-02-17" in message
 
 
@@ -173,7 +180,9 @@ def test_missing_user_file_is_an_error(tmp_path, good_bars):
 
 
 def test_unparseable_timestamp_is_an_error(tmp_path, good_bars):
-    message = error_of(tmp_path, with_change(good_bars, set_cell(12, "Date", "13/45/1999")))
+    message = error_of(
+        tmp_path, with_change(good_bars, set_cell(12, "Date", "13/45/1999"))
+    )
     assert "unparseable timestamp" in message and "'13/45/1999'" in message
 
 
@@ -186,8 +195,11 @@ def test_zero_price_is_an_error_unless_kept(tmp_path, good_bars):
 
 
 def test_unknown_rule_action_is_an_error(tmp_path, good_bars):
-    message = error_of(tmp_path, with_change(good_bars, set_cell(3, "Volume", -5)),
-                       rules={"negative_volume": "ignore"})
+    message = error_of(
+        tmp_path,
+        with_change(good_bars, set_cell(3, "Volume", -5)),
+        rules={"negative_volume": "ignore"},
+    )
     assert "'negative_volume' is set to 'ignore'" in message and "set_nan" in message
 
 
@@ -196,7 +208,12 @@ def test_unknown_rule_action_is_an_error(tmp_path, good_bars):
     [
         ("non_finite", "drop_row", set_cell(5, "Open", np.nan), N_BARS - 1),
         ("negative_volume", "set_nan", set_cell(3, "Volume", -5), N_BARS),
-        ("duplicate_timestamp", "keep_last", set_cell(31, "Date", "1999-02-17"), N_BARS - 1),
+        (
+            "duplicate_timestamp",
+            "keep_last",
+            set_cell(31, "Date", "1999-02-17"),
+            N_BARS - 1,
+        ),
         ("high_low_inconsistent", "clip", set_cell(9, "High", 1.0), N_BARS),
     ],
 )
@@ -207,7 +224,9 @@ def test_configured_repair_is_applied_and_logged(
         tmp_path, with_change(good_bars, change), rules={rule: action}
     )
     assert len(ohlcv) == expected_rows
-    assert quality[["rule", "action"]].drop_duplicates().values.tolist() == [[rule, action]]
+    assert quality[["rule", "action"]].drop_duplicates().values.tolist() == [
+        [rule, action]
+    ]
     assert (ohlcv["high"] >= ohlcv[["open", "close"]].max(axis=1)).all()
 
 

@@ -32,7 +32,9 @@ def test_ingestion_writes_all_ten_instruments(ingested_root):
 
 
 def test_split_is_60_20_20_with_label_horizon_purged(ingested_root):
-    split = pd.read_parquet(ingested_root / OUTPUTS[2]).set_index(["instrument", "segment"])
+    split = pd.read_parquet(ingested_root / OUTPUTS[2]).set_index(
+        ["instrument", "segment"]
+    )
     sp500 = split.loc["SP500"]
     # 800 bars: boundaries at 480 and 640, 90 bars purged before each
     assert sp500.loc["train", ["start_idx", "end_idx"]].tolist() == [0, 390]
@@ -56,7 +58,9 @@ def test_bad_user_file_stops_the_run_and_keeps_earlier_outputs(tmp_path, ingeste
             root,
             extra_params={
                 "ingestion": {
-                    "universe": {"BAD": {"asset_class": "index", "source": "user/bad.csv"}},
+                    "universe": {
+                        "BAD": {"asset_class": "index", "source": "user/bad.csv"}
+                    },
                     "user_data_folder": str(root / "01_raw" / "user"),
                 }
             },

@@ -80,7 +80,9 @@ def test_instrument_presets_give_crypto_365_periods_and_10_bps(ingested):
 
 def test_bitstamp_all_zero_rows_are_dropped_and_logged(ingested):
     ohlcv, _, quality = ingested
-    dropped = quality[(quality["instrument"] == "BTC") & (quality["rule"] == "all_zero_bar")]
+    dropped = quality[
+        (quality["instrument"] == "BTC") & (quality["rule"] == "all_zero_bar")
+    ]
     assert sorted(dropped["timestamp"].dt.strftime("%Y-%m-%d")) == [
         "2016-09-06",
         "2016-10-02",
@@ -100,7 +102,9 @@ def test_wti_negative_settlement_is_kept_flagged_and_bounded(ingested):
     ohlcv, _, quality = ingested
     wti = ohlcv[ohlcv["instrument"] == "WTI"].set_index("timestamp")
     assert wti.loc["2020-04-20", "close"] == pytest.approx(-37.63)
-    flagged = quality[(quality["instrument"] == "WTI") & (quality["rule"] == "non_positive_price")]
+    flagged = quality[
+        (quality["instrument"] == "WTI") & (quality["rule"] == "non_positive_price")
+    ]
     assert pd.Timestamp("2020-04-20") in set(flagged["timestamp"])
     close = wti["close"].to_numpy()
     returns = simple_returns(close[:-1], close[1:])
