@@ -1,0 +1,1 @@
+"""Forward regime labels (uptrend / downtrend / sideways): targets only."""
