@@ -1,0 +1,56 @@
+"""experts: ohlcv + instruments + split + regimes -> expert_pools ->
+expert_exposures -> expert_soft_targets, expert_test_performance, expert_report."""
+
+from kedro.pipeline import Node, Pipeline
+
+from mm_drex.pipelines.experts import nodes
+
+MARKET_DATA = ["ohlcv", "instruments", "split", "regimes"]
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                func=nodes.search_pools,
+                inputs=[*MARKET_DATA, "params:experts", "params:backtest.markets"],
+                outputs="expert_pools",
+                name="search_and_audit_expert_pools",
+            ),
+            Node(
+                func=nodes.expert_exposures,
+                inputs=[
+                    *MARKET_DATA,
+                    "expert_pools",
+                    "params:experts",
+                    "params:backtest.markets",
+                ],
+                outputs="expert_exposures",
+                name="mix_expert_exposures",
+            ),
+            Node(
+                func=nodes.soft_targets,
+                inputs=[
+                    *MARKET_DATA,
+                    "expert_exposures",
+                    "params:experts",
+                    "params:backtest.markets",
+                    "params:labeling.horizon",
+                ],
+                outputs="expert_soft_targets",
+                name="expert_soft_targets",
+            ),
+            Node(
+                func=nodes.expert_report,
+                inputs=[
+                    "expert_exposures",
+                    *MARKET_DATA,
+                    "expert_pools",
+                    "params:backtest",
+                ],
+                outputs=["expert_test_performance", "expert_report"],
+                name="report_experts_on_test",
+            ),
+        ],
+        tags=["experts"],
+    )
