@@ -1,0 +1,95 @@
+"""Backtest nodes: thin wrappers over :mod:`mm_drex.backtest` and :mod:`mm_drex.baselines`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from mm_drex.backtest import (
+    ExposureLimits,
+    compute_metrics,
+    market_returns,
+    run_backtest,
+    sharpe_tests,
+)
+from mm_drex.baselines import run_baselines
+
+
+def baseline_exposures(
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit every configured baseline and emit its exposures on the full history.
+
+    Returns ``baseline_exposures`` (strategy, seed, instrument, timestamp,
+    target_exposure) and ``baseline_selection`` (chosen parameters).
+    """
+    baselines = params["baselines"]
+    return run_baselines(
+        ohlcv,
+        instruments,
+        split,
+        baselines["strategies"],
+        list(baselines["seeds"]),
+        ExposureLimits.from_params(params.get("limits")),
+        params.get("costs", {}).get("override_bps"),
+    )
+
+
+def positions(
+    exposures: pd.DataFrame,
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    params: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Execute the exposures on the evaluated segment: the ``positions`` table."""
+    return run_backtest(
+        exposures,
+        ohlcv,
+        instruments,
+        split,
+        segment=params["segment"],
+        limits=ExposureLimits.from_params(params.get("limits")),
+        cost_override_bps=params.get("costs", {}).get("override_bps"),
+    )
+
+
+def markets(
+    positions: pd.DataFrame, instruments: pd.DataFrame, params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Equal-weight market portfolios of the sleeves."""
+    return market_returns(positions, instruments, params["markets"])
+
+
+def metrics(
+    positions: pd.DataFrame,
+    market_table: pd.DataFrame,
+    instruments: pd.DataFrame,
+    params: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Metrics per instrument, market and equal-market average (per seed)."""
+    return compute_metrics(
+        positions, market_table, instruments, params["markets"], params["bootstrap"]
+    )
+
+
+def significance(
+    positions: pd.DataFrame,
+    market_table: pd.DataFrame,
+    instruments: pd.DataFrame,
+    params: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Bootstrap intervals of each strategy's Sharpe minus the benchmark's."""
+    return sharpe_tests(
+        positions,
+        market_table,
+        instruments,
+        params["markets"],
+        params["benchmark_strategy"],
+        params["bootstrap"],
+    )
