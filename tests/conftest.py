@@ -20,8 +20,12 @@ def run_kedro_pipeline(
     data_root: Path,
     extra_params: dict[str, Any] | None = None,
     env: str = "test",
+    **run_options: Any,
 ) -> dict[str, Any]:
-    """Run one registered pipeline of the project with its data under ``data_root``."""
+    """Run one registered pipeline of the project with its data under ``data_root``.
+
+    ``run_options`` go to ``KedroSession.run`` (e.g. ``node_names=[...]``).
+    """
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
@@ -30,7 +34,7 @@ def run_kedro_pipeline(
     with KedroSession.create(
         project_path=PROJECT_ROOT, env=env, runtime_params=runtime_params
     ) as session:
-        return session.run(pipeline_name=pipeline_name)
+        return session.run(pipeline_name=pipeline_name, **run_options)
 
 
 @pytest.fixture

@@ -115,7 +115,7 @@ def test_long_short_crossover_stays_long_flat_where_shorts_are_not_allowed(nasda
 
 def test_run_baselines_emits_full_history_exposures_and_the_choices(nasdaq):
     bars, _, split, instruments = nasdaq
-    exposures, selection = run_baselines(
+    exposures, selection, fit_log = run_baselines(
         bars,
         instruments,
         split,
@@ -133,5 +133,7 @@ def test_run_baselines_emits_full_history_exposures_and_the_choices(nasdaq):
         selection.set_index("strategy").loc["sma_crossover", "parameters"]
     )
     assert chosen["fast"] == 10 and chosen["slow"] in (50, 100)
+    assert list(fit_log["strategy"]) == ["buy_hold", "sma_crossover"]
+    assert (fit_log["n_instruments"] == 1).all()
     with pytest.raises(ValueError, match="unknown baseline.*momentum"):
         run_baselines(bars, instruments, split, {"momentum": {}}, seeds=[42])

@@ -2,8 +2,8 @@
 
 A baseline is a small estimator (scikit-learn style) for ONE instrument:
 
-- ``Baseline(params, seed)`` — its parameters (from ``backtest.baselines``)
-  and a seed for anything random;
+- ``Baseline(params, seed)`` — its parameters (from
+  ``baselines.strategies.<name>``) and a seed for anything random;
 - ``fit(bars, segment, context)`` — learn / select on the bars labelled
   ``train`` (and ``val`` for model selection); returns ``self``;
 - ``target_exposure(bars)`` — one exposure in ``[-1, 1]`` per bar, decided at
@@ -12,7 +12,8 @@ A baseline is a small estimator (scikit-learn style) for ONE instrument:
   segment start.
 
 Adding a baseline = one module with a subclass + one line in
-:mod:`mm_drex.baselines.registry`.
+:mod:`mm_drex.baselines.registry`. Baselines fitted on several instruments at
+once subclass :class:`mm_drex.baselines.pooled.PooledBaseline`.
 """
 
 from __future__ import annotations
@@ -29,10 +30,20 @@ from mm_drex.backtest.engine import simulate
 from mm_drex.backtest.metrics import sharpe_ratio
 from mm_drex.backtest.projection import ExposureLimits
 
+# Stage-wide parameters every baseline receives unless its own entry sets them
+# (torch threads; the feature stage's windows and clip); a baseline that has
+# no use for them ignores them.
+SHARED_PARAMETERS = ("num_threads", "features", "feature_clip")
+
 
 @dataclass(frozen=True)
 class InstrumentContext:
-    """What a baseline may know about the instrument it trades."""
+    """What a baseline may know about the instrument it trades.
+
+    ``resources`` holds run-level inputs beyond the bars that some baselines
+    read (by name, declared in their ``required_resources``), e.g.
+    ``tower_embeddings`` for the LLMoE-style router.
+    """
 
     instrument: str
     asset_class: str
@@ -40,6 +51,9 @@ class InstrumentContext:
     cost_bps: float
     allow_short: bool
     limits: ExposureLimits = field(default_factory=ExposureLimits)
+    resources: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 class Baseline(ABC):
@@ -48,6 +62,8 @@ class Baseline(ABC):
     name: ClassVar[str]
     # A deterministic baseline runs once (first seed); a stochastic one per seed.
     deterministic: ClassVar[bool] = True
+    # Names of the context resources it needs (the pipeline provides them).
+    required_resources: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Mapping[str, Any] | None = None, seed: int = 42):
         self.params = dict(params or {})

@@ -1,4 +1,4 @@
-"""Backtest nodes: thin wrappers over :mod:`mm_drex.backtest` and :mod:`mm_drex.baselines`."""
+"""Backtest nodes: thin wrappers over :mod:`mm_drex.backtest`."""
 
 from __future__ import annotations
 
@@ -14,30 +14,20 @@ from mm_drex.backtest import (
     run_backtest,
     sharpe_tests,
 )
-from mm_drex.baselines import run_baselines
 
 
-def baseline_exposures(
-    ohlcv: pd.DataFrame,
-    instruments: pd.DataFrame,
-    split: pd.DataFrame,
-    params: Mapping[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit every configured baseline and emit its exposures on the full history.
-
-    Returns ``baseline_exposures`` (strategy, seed, instrument, timestamp,
-    target_exposure) and ``baseline_selection`` (chosen parameters).
-    """
-    baselines = params["baselines"]
-    return run_baselines(
-        ohlcv,
-        instruments,
-        split,
-        baselines["strategies"],
-        list(baselines["seeds"]),
-        ExposureLimits.from_params(params.get("limits")),
-        params.get("costs", {}).get("override_bps"),
-    )
+def collect_exposures(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Every strategy's exposure table in one (``strategy, seed, instrument,
+    timestamp, target_exposure``); a strategy may come from one table only."""
+    owner: dict[str, int] = {}
+    for index, table in enumerate(tables):
+        for strategy in table["strategy"].unique():
+            if owner.setdefault(strategy, index) != index:
+                raise ValueError(
+                    f"strategy {strategy} is in exposure tables #{owner[strategy]} and "
+                    f"#{index}: every strategy needs a unique name"
+                )
+    return pd.concat(tables, ignore_index=True)
 
 
 def positions(

@@ -1,24 +1,28 @@
-"""backtest: ohlcv, instruments, split -> baseline_exposures -> backtest_positions
--> backtest_market_returns -> backtest_metrics, backtest_sharpe_tests."""
+"""backtest: every strategy's exposures (the baselines' and, as they land,
+MM-DREX's and its ablations') -> strategy_exposures -> backtest_positions ->
+backtest_market_returns -> backtest_metrics, backtest_sharpe_tests."""
 
 from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.backtest import nodes
+
+# The exposure tables evaluated together: one entry per producing stage.
+EXPOSURE_TABLES = ["baseline_exposures"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=nodes.baseline_exposures,
-                inputs=["ohlcv", "instruments", "split", "params:backtest"],
-                outputs=["baseline_exposures", "baseline_selection"],
-                name="fit_baselines",
+                func=nodes.collect_exposures,
+                inputs=EXPOSURE_TABLES,
+                outputs="strategy_exposures",
+                name="collect_strategy_exposures",
             ),
             Node(
                 func=nodes.positions,
                 inputs=[
-                    "baseline_exposures",
+                    "strategy_exposures",
                     "ohlcv",
                     "instruments",
                     "split",

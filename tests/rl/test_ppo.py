@@ -1,0 +1,148 @@
+"""PPO training: reproducible by seed, starts at the SFT router, never reads test."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from mm_drex.rl.env import ActionConfig, BatchRoutingEnv, rollout
+from mm_drex.rl.ppo import ActorCritic, PPOConfig, kl_to_sft, torch_policy
+from mm_drex.rl.reward import RewardConfig
+from mm_drex.rl.training import (
+    RLSettings,
+    load_policies,
+    policy_artifacts,
+    train_policies,
+)
+from mm_drex.strategy.mmdrex import policy_path
+from tests.rl.conftest import LIMITS
+
+PARAMS = {
+    "seeds": [42, 43],
+    "num_threads": 1,
+    "env": {"episode_bars": 32, "max_logit_shift": 2.0, "pool_choice": True},
+    "reward": {
+        "lambda_drawdown": 0.01,
+        "lambda_volatility": 0.05,
+        "lambda_turnover": 0.001,
+    },
+    "ppo": {
+        "iterations": 3,
+        "episodes_per_iteration": 16,
+        "epochs": 2,
+        "minibatch_size": 128,
+        "learning_rate": 0.003,
+        "eval_every": 1,
+    },
+    "selection": {
+        "segment": "val",
+        "metric": "sharpe",
+        "penalty_grid": [{}, {"kl_coef": 1.0}],
+    },
+}
+
+
+def _train(arrays):
+    settings = RLSettings.from_params(PARAMS)
+    result = train_policies(arrays, settings, LIMITS)
+    tensors, config = policy_artifacts(result, settings, arrays.z.shape[1])
+    return result, load_policies(tensors, config)
+
+
+@pytest.fixture(scope="module")
+def trained(rl_arrays):
+    return _train(rl_arrays)
+
+
+def test_same_seed_gives_the_same_policy_and_the_same_exposures(rl_arrays, trained):
+    result, policies = trained
+    again, policies_again = _train(rl_arrays)
+    for seed in (42, 43):
+        first, second = (
+            result.policies[seed].state_dict,
+            again.policies[seed].state_dict,
+        )
+        assert first.keys() == second.keys()
+        for name in first:
+            torch.testing.assert_close(first[name], second[name], rtol=0, atol=0)
+        path = policy_path(rl_arrays, policies, seed, ["val", "test"], LIMITS)
+        path_again = policy_path(
+            rl_arrays, policies_again, seed, ["val", "test"], LIMITS
+        )
+        np.testing.assert_array_equal(path.mixed_exposure, path_again.mixed_exposure)
+    pd_log, pd_log_again = result.log, again.log
+    np.testing.assert_array_equal(
+        pd_log["val_score"].to_numpy(), pd_log_again["val_score"].to_numpy()
+    )
+
+
+def test_other_seeds_give_other_policies(trained):
+    result, _ = trained
+    first, second = result.policies[42].state_dict, result.policies[43].state_dict
+    assert not torch.equal(first["actor.0.weight"], second["actor.0.weight"])
+
+
+def test_checkpoint_and_penalties_are_chosen_by_the_validation_score(trained):
+    result, policies = trained
+    assert len(result.selection) == 2 and result.selection["chosen"].sum() == 1
+    chosen = result.selection.loc[result.selection["chosen"], "val_score"].iloc[0]
+    assert chosen == result.selection["val_score"].max()
+    log = result.log[(result.log["seed"] == 43)]
+    best = log.loc[log["iteration"] > 0, "val_score"].max()
+    assert log.loc[log["selected"], "val_score"].iloc[0] == best
+    assert policies.models.keys() == {42, 43}
+
+
+def test_the_untrained_policy_is_the_sft_router(rl_arrays):
+    action = ActionConfig(episode_bars=32)
+    model = ActorCritic(40, action.action_dim, (16, 16), -1.0)
+    mean, _ = model(torch.randn(5, 40))
+    assert torch.equal(mean, torch.zeros_like(mean))
+    log_sft = torch.randn(5, 4).log_softmax(-1)
+    log_prior = torch.randn(5, 4, 3).log_softmax(-1)
+    assert torch.allclose(
+        kl_to_sft(mean, log_sft, log_prior, action), torch.zeros(5), atol=1e-6
+    )
+    shifted = kl_to_sft(
+        mean + 1.0 * (torch.arange(action.action_dim) % 2), log_sft, log_prior, action
+    )
+    assert (shifted > 0).all()
+
+
+def test_training_never_reads_the_test_segment(rl_arrays, trained):
+    result, _ = trained
+    test = rl_arrays.segment == "test"
+    scrambled = dataclasses.replace(
+        rl_arrays,
+        z=np.where(test[:, None], -rl_arrays.z, rl_arrays.z).astype(np.float32),
+        exposures=np.where(test[:, None], -rl_arrays.exposures, rl_arrays.exposures),
+        intraday=np.where(test, 0.05, rl_arrays.intraday),
+        overnight=np.where(test, -0.05, rl_arrays.overnight),
+    )
+    again, _ = _train(scrambled)
+    for seed in (42, 43):
+        for name, value in result.policies[seed].state_dict.items():
+            torch.testing.assert_close(
+                value, again.policies[seed].state_dict[name], rtol=0, atol=0
+            )
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ValueError, match="learning_rat"):
+        PPOConfig.from_params({"learning_rat": 0.1})
+    with pytest.raises(ValueError, match="penalty_grid"):
+        RLSettings.from_params(
+            {**PARAMS, "selection": {"penalty_grid": [{"lambda_x": 1}]}}
+        )
+
+
+def test_trained_policy_changes_the_routing(rl_arrays, trained):
+    _, policies = trained
+    env = BatchRoutingEnv(rl_arrays, RewardConfig(), LIMITS, policies.action)
+    runs = rl_arrays.segment_runs("val")
+    trained_run = rollout(env, torch_policy(policies.model(42)), runs)
+    sft_run = rollout(env, lambda obs: None, runs)
+    assert not np.allclose(trained_run.weights, sft_run.weights)
