@@ -87,7 +87,7 @@ def main() -> None:
         "--seconds", type=float, default=3.0, help="minimum timing per figure"
     )
     parser.add_argument(
-        "--batch", type=int, default=256, help="decisions per inference batch"
+        "--batch", type=int, default=32, help="decisions per inference batch"
     )
     parser.add_argument(
         "--repeats", type=int, default=50, help="single-decision timings"

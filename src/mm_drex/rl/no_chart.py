@@ -61,6 +61,7 @@ def train_no_chart_router(
     feature_names: Sequence[str],
     router_params: Mapping[str, Any],
     segments: Sequence[str] = ("val", "test"),
+    num_threads: int | None = None,
 ) -> pd.DataFrame:
     """Train the compact no-chart router and predict ``segments``.
 
@@ -71,13 +72,15 @@ def train_no_chart_router(
         feature_names: the temporal feature columns.
         router_params: ``params:router_sft`` (seed, threads, training,
             compact settings, ``ablations.no_chart`` views).
+        num_threads: torch threads (default: the router stage's); one thread
+            avoids the thread contention of a shared machine.
 
     Returns:
         ``instrument, timestamp, segment, p_<regime>, w_<expert>`` on ``segments``.
     """
     runtime = RuntimeConfig(
         seed=int(router_params["seed"]),
-        num_threads=int(router_params["num_threads"]),
+        num_threads=int(num_threads or router_params["num_threads"]),
         device=str(router_params["device"]),
         precision=str(router_params["precision"]),
     )

@@ -28,6 +28,7 @@ from mm_drex.regimes.labels import REGIMES
 from mm_drex.reporting.tables import METRIC_FORMATS, results_table
 from mm_drex.strategy.mmdrex import STRATEGY
 
+SFT_ONLY = "mm_drex_sft_only"
 SUMMARY_METRICS = (
     "total_return",
     "sharpe",
@@ -121,6 +122,24 @@ def verdicts(comparison: pd.DataFrame, strategy: str = STRATEGY) -> pd.DataFrame
     )
 
 
+def _rl_effect(comparison: pd.DataFrame, selection: pd.DataFrame) -> str:
+    """One sentence: what RL did on val (selection) and on the evaluated segment."""
+    average = comparison[comparison["level"] == "average"].set_index("strategy")
+    if selection.empty or not {STRATEGY, SFT_ONLY} <= set(average.index):
+        return ""
+    chosen = selection[selection["chosen"]].iloc[0]
+    test, sft = average.loc[STRATEGY], average.loc[SFT_ONLY]
+    difference = test["sharpe_mean"] - sft["sharpe_mean"]
+    carried = "carries over to" if difference > 0 else "does **not** carry over to"
+    return (
+        f"RL against the SFT-only router: on val the kept checkpoint scores {chosen['val_score']:.2f} "
+        f"against {chosen['sft_val_score']:.2f} (seed {chosen['seed']}, equal-market Sharpe); on the "
+        f"evaluated segment the equal-market Sharpe is {test['sharpe_mean']:.2f} ± "
+        f"{test['sharpe_sd']:.2f} against {sft['sharpe_mean']:.2f}, a difference of {difference:+.2f}: "
+        f"the validation gain {carried} it."
+    )
+
+
 def report_markdown(
     comparison: pd.DataFrame,
     train_comparison: pd.DataFrame,
@@ -159,6 +178,15 @@ def report_markdown(
                 f"On the equal-market average, MM-DREX (Sharpe {average['sharpe'].iloc[0]:.2f}) "
                 f"beats {wins} of the {len(average)} other strategies."
             )
+        won = verdict.groupby("name", sort=False)["beats"].all()
+        best = [str(n) for n, beaten_all in won.items() if beaten_all]
+        if best:
+            parts.append(
+                f"MM-DREX has the highest mean Sharpe of all these strategies in: {', '.join(best)}."
+            )
+        rl_effect = _rl_effect(comparison, selection)
+        if rl_effect:
+            parts += ["", rl_effect]
         if lost.empty:
             parts.append(
                 "MM-DREX has the higher mean Sharpe in every market and on average."

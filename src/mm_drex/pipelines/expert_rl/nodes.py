@@ -84,8 +84,8 @@ def no_chart_router_weights(
         router_text_embeddings["embeddings"].numpy(),
         feature_columns(FeatureSpec.from_params(feature_params)),
         router_params,
+        num_threads=int(params.get("num_threads", 1)),
     )
-    torch.set_num_threads(int(params.get("num_threads", 1)))
     return weights
 
 
