@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
-from mm_drex.reporting.tables import METRIC_FORMATS
+from mm_drex.reporting.tables import METRIC_FORMATS, format_metric
 
 HEADLINE_METRICS = ("total_return", "sharpe", "max_drawdown")
 LEAD_STRATEGY = "mm_drex"
@@ -68,16 +67,6 @@ def comparison_table(
     return wide
 
 
-def _cell(mean: float, sd: float, metric: str) -> str:
-    _, scale, decimals = METRIC_FORMATS[metric]
-    if not np.isfinite(mean):
-        return "–"
-    text = f"{mean * scale:.{decimals}f}"
-    if np.isfinite(sd):
-        text += f" ± {sd * scale:.{decimals}f}"
-    return text
-
-
 def comparison_markdown(
     table: pd.DataFrame, metrics: Sequence[str] = HEADLINE_METRICS, title: str = ""
 ) -> str:
@@ -100,7 +89,7 @@ def comparison_markdown(
         for group in groups:
             for metric in metrics:
                 cells.append(
-                    _cell(
+                    format_metric(
                         row[(group, f"{metric}_mean")],
                         row[(group, f"{metric}_sd")],
                         metric,

@@ -61,6 +61,12 @@ def _cell(mean: float, sd: float, scale: float, decimals: int) -> str:
     return text
 
 
+def format_metric(mean: float, sd: float, metric: str) -> str:
+    """``mean ± sd`` of one metric in its display unit (``–`` when missing)."""
+    _, scale, decimals = METRIC_FORMATS[metric]
+    return _cell(mean, sd, scale, decimals)
+
+
 def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = [
         "| " + " | ".join(header) + " |",

@@ -25,7 +25,7 @@ import pandas as pd
 from mm_drex.backtest.sleeves import AVERAGE_NAME
 from mm_drex.experts.report import regime_performance
 from mm_drex.regimes.labels import REGIMES
-from mm_drex.reporting.tables import METRIC_FORMATS, results_table
+from mm_drex.reporting.tables import METRIC_FORMATS, format_metric, results_table
 from mm_drex.strategy.mmdrex import STRATEGY
 
 SFT_ONLY = "mm_drex_sft_only"
@@ -63,16 +63,6 @@ def comparison_table(
     return out
 
 
-def _fmt(mean: float, sd: float, metric: str) -> str:
-    _, scale, decimals = METRIC_FORMATS[metric]
-    if not np.isfinite(mean):
-        return "–"
-    text = f"{mean * scale:.{decimals}f}"
-    if np.isfinite(sd):
-        text += f" ± {sd * scale:.{decimals}f}"
-    return text
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = [
         "| " + " | ".join(header) + " |",
@@ -90,7 +80,8 @@ def _level_rows(table: pd.DataFrame, strategies: Sequence[str]) -> list[list[str
     for record in table.to_dict("records"):
         row = [str(record["name"]), str(record["strategy"]), str(record["n_seeds"])]
         row += [
-            _fmt(record[f"{m}_mean"], record[f"{m}_sd"], m) for m in SUMMARY_METRICS
+            format_metric(record[f"{m}_mean"], record[f"{m}_sd"], m)
+            for m in SUMMARY_METRICS
         ]
         rows.append(row)
     return rows
