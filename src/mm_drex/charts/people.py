@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib.pyplot as plt
 import mplfinance as mpf
 import numpy as np
 import pandas as pd
@@ -127,8 +126,3 @@ def render_people_chart(
         warn_too_much_data=len(frame) + 1,
     )
     return figure
-
-
-def close_all() -> None:
-    """Release every open figure (after saving a batch)."""
-    plt.close("all")

@@ -29,9 +29,3 @@ def simple_returns(previous_price: np.ndarray, price: np.ndarray) -> np.ndarray:
         change = (price - previous_price) / np.abs(previous_price)
     change = np.where(np.isfinite(change), change, np.nan)
     return np.maximum(change, RETURN_FLOOR, where=~np.isnan(change), out=change)
-
-
-def log_returns(previous_price: np.ndarray, price: np.ndarray) -> np.ndarray:
-    """``log1p`` of :func:`simple_returns`; -inf where a sleeve is wiped out."""
-    with np.errstate(divide="ignore"):
-        return np.log1p(simple_returns(previous_price, price))
