@@ -40,11 +40,11 @@ class CompactRouterConfig:
     temporal_steps: int
     modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
     image_size: int = 64
-    lora_from_block: int = 11
+    lora_from_block: int = 16
     lora_r: int = 8
     lora_alpha: float = 16.0
     temporal_hidden: int = 64
-    modality_dim: int = 128
+    modality_dim: int = 32
     state_dim: int = 64
     dropout: float = 0.1
     # training only: each view of each sample is zeroed with this probability,
