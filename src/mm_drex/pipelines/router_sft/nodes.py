@@ -204,6 +204,38 @@ def _fit_rows(
     return fit, select
 
 
+def _fit_backend(
+    name: str,
+    inputs: RouterInputs,
+    fit: np.ndarray,
+    select: np.ndarray,
+    training: TrainingConfig,
+    runtime: RuntimeConfig,
+    feature_params: Params,
+    params: Params,
+    run_name: str,
+    modalities: list[str] | None = None,
+) -> tuple[Any, pd.DataFrame]:
+    """Build backend ``name`` (optionally on fewer views), fit it on the ``fit``
+    rows with selection on the ``select`` rows; the backend and its training log."""
+    backend = make_backend(
+        name,
+        params[name],
+        runtime,
+        _feature_names(feature_params),
+        int(params["temporal"]["steps"]),
+        modalities=modalities,
+    )
+    log = backend.fit(
+        inputs.subset(fit),
+        inputs.subset(select),
+        training,
+        params.get("checkpoint_dir"),
+        run_name=run_name,
+    )
+    return backend, log
+
+
 def train_router(
     router_decision_points: pd.DataFrame,
     router_texts: pd.DataFrame,
@@ -232,19 +264,8 @@ def train_router(
         chart_shards,
     )
     fit, select = _fit_rows(inputs, training, runtime.seed)
-    backend = make_backend(
-        name,
-        params[name],
-        runtime,
-        _feature_names(feature_params),
-        int(params["temporal"]["steps"]),
-    )
-    log = backend.fit(
-        inputs.subset(fit),
-        inputs.subset(select),
-        training,
-        params.get("checkpoint_dir"),
-        run_name=name,
+    backend, log = _fit_backend(
+        name, inputs, fit, select, training, runtime, feature_params, params, name
     )
     log.insert(0, "backend", name)
     log["n_train"], log["n_val"] = len(fit), len(select)
@@ -278,20 +299,17 @@ def train_ablations(
     scored = np.flatnonzero(np.isin(inputs.keys["segment"].to_numpy(), ["val", "test"]))
     frames = []
     for model, modalities in dict(params.get("ablations") or {}).items():
-        backend = make_backend(
+        backend, _ = _fit_backend(
             "compact",
-            params["compact"],
-            runtime,
-            _feature_names(feature_params),
-            int(params["temporal"]["steps"]),
-            modalities=modalities,
-        )
-        backend.fit(
-            inputs.subset(fit),
-            inputs.subset(select),
+            inputs,
+            fit,
+            select,
             training,
-            params.get("checkpoint_dir"),
-            run_name=model,
+            runtime,
+            feature_params,
+            params,
+            model,
+            modalities=modalities,
         )
         prediction = backend.predict(
             inputs.subset(scored), batch_size=int(params["predict_batch_size"])
