@@ -46,10 +46,10 @@ def main() -> None:
 
     import pandas as pd
     import yaml
+    from mm_drex.experts.report import expert_test_performance
 
     from mm_drex.experts.history import build_histories, pooling_groups
     from mm_drex.experts.pools import expert_exposure_table
-    from mm_drex.experts.report import expert_test_performance
     from mm_drex.experts.search import SearchConfig, build_expert_pools
     from mm_drex.experts.soft_targets import expert_soft_targets
 

@@ -16,13 +16,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_kedro_pipeline(
-    pipeline_name: str,
+    pipeline_name: str | list[str],
     data_root: Path,
     extra_params: dict[str, Any] | None = None,
     env: str = "test",
     **run_options: Any,
 ) -> dict[str, Any]:
-    """Run one registered pipeline of the project with its data under ``data_root``.
+    """Run one registered pipeline (or a list of them, as one run) of the
+    project with its data under ``data_root``.
 
     ``run_options`` go to ``KedroSession.run`` (e.g. ``node_names=[...]``).
     """
@@ -34,6 +35,8 @@ def run_kedro_pipeline(
     with KedroSession.create(
         project_path=PROJECT_ROOT, env=env, runtime_params=runtime_params
     ) as session:
+        if isinstance(pipeline_name, list):
+            return session.run(pipeline_names=pipeline_name, **run_options)
         return session.run(pipeline_name=pipeline_name, **run_options)
 
 

@@ -125,7 +125,8 @@ def test_views_around_the_negative_wti_price_ignore_bars_after_t():
         (PROJECT_ROOT / "conf/base/parameters_ingestion.yml").read_text()
     )["ingestion"]
     params["universe"] = {"WTI": params["universe"]["WTI"]}
-    params["validation"]["min_bars"] = 190
+    params["validation"]["min_bars"] = 190  # the interpolations, resolved
+    params["split"]["purge_bars"] = 90
     ohlcv, instruments, _ = ingest_universe(params, BUNDLED_SOURCES, {})
     split = chronological_split(ohlcv, {"train": 0.6, "val": 0.2, "test": 0.2}, 90)
     negative = int(np.flatnonzero(ohlcv["close"].to_numpy() < 0)[0])

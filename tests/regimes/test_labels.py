@@ -18,8 +18,8 @@ from mm_drex.regimes.labels import (
     REGIME_ID,
     label_distribution,
     label_regimes,
-    label_report_markdown,
 )
+from mm_drex.reporting.labels import label_report_markdown
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "mm_drex"
 

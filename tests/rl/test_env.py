@@ -24,7 +24,7 @@ from mm_drex.rl.env import (
 )
 from mm_drex.rl.panel import PanelArrays
 from mm_drex.rl.reward import RewardConfig
-from tests.rl.conftest import LIMITS, STATE_DIM, make_inputs, make_panel
+from tests.market_panel import LIMITS, STATE_DIM, make_inputs, make_panel
 
 ACTION = ActionConfig(max_logit_shift=2.0, pool_choice=True, episode_bars=32)
 NO_PENALTY = RewardConfig(

@@ -18,7 +18,7 @@ from mm_drex.rl.training import (
     train_policies,
 )
 from mm_drex.strategy.mmdrex import policy_path
-from tests.rl.conftest import LIMITS
+from tests.market_panel import LIMITS
 
 PARAMS = {
     "seeds": [42, 43],

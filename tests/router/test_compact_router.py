@@ -72,7 +72,7 @@ def test_tiny_batch_is_overfitted(text_embeddings):
     log = backend.fit(
         inputs,
         inputs.subset([]),
-        _training(epochs=100, batch_size=16, learning_rate=1e-2, weight_decay=0.0),
+        _training(epochs=150, batch_size=16, learning_rate=1e-2, weight_decay=0.0),
     )
     assert log["train_loss"].iloc[0] > 1.0
     assert log["train_loss"].iloc[-1] < 0.05

@@ -1,104 +1,23 @@
-"""The audit trail (decision log + chart index + prices) and a one-page
-explanation of any (instrument, date).
-
-A decision at the close of bar ``t`` is executed at the open of bar ``t+1``;
-the audit trail puts the bar-``t`` prices (what the decision saw) next to
-the bar-``t+1`` open (the execution price) and close (where its PnL is
-marked), and the chart the router saw (its shard position and hash).
-"""
+"""A one-page explanation of one decision (a row of the audit trail): the
+chart the router saw, the regime probabilities, the four weights, each
+expert's sub-strategy and exposure, the projection's changes, the order, its
+cost and the PnL."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-KEYS = ["instrument", "timestamp"]
-CHART_COLUMNS = ["window_start", "window_end", "shard", "row_in_shard", "sha256"]
-
-
-def audit_trail(
-    decision_log: pd.DataFrame, chart_index: pd.DataFrame, ohlcv: pd.DataFrame
-) -> pd.DataFrame:
-    """The decision log joined with the chart index and prices.
-
-    Args:
-        decision_log: the expert_rl stage's ``mmdrex_decision_log`` (one row
-            per strategy, seed, instrument, decision bar ``timestamp``).
-        chart_index: the charts stage's index (``instrument, timestamp,
-            window_start, window_end, shard, row_in_shard, sha256``).
-        ohlcv: ingestion's bars.
-
-    Returns:
-        The decision log plus ``chart_window_start, chart_window_end,
-        chart_shard, chart_row_in_shard, chart_index_sha256,
-        chart_hash_matches`` (the log's ``chart_sha256`` equals the index's;
-        NA where the log has no hash), ``open, high, low, close, volume`` of
-        bar ``t`` and ``next_open, next_close`` of bar ``t+1``.
-    """
-    charts = (
-        chart_index[[*KEYS, *CHART_COLUMNS]]
-        .rename(columns={c: f"chart_{c}" for c in CHART_COLUMNS})
-        .rename(columns={"chart_sha256": "chart_index_sha256"})
-    )
-    bars = ohlcv[[*KEYS, "open", "high", "low", "close", "volume"]].copy()
-    following = bars.groupby("instrument", sort=False)[["open", "close"]].shift(-1)
-    bars["next_open"] = following["open"]
-    bars["next_close"] = following["close"]
-    trail = decision_log.merge(charts, on=KEYS, how="left").merge(
-        bars, on=KEYS, how="left"
-    )
-    if "chart_sha256" in trail:
-        matches = trail["chart_sha256"] == trail["chart_index_sha256"]
-        trail["chart_hash_matches"] = matches.where(
-            trail["chart_sha256"].notna(), pd.NA
-        ).astype("boolean")
-    else:
-        trail["chart_hash_matches"] = pd.array([pd.NA] * len(trail), dtype="boolean")
-    return trail
-
-
-def select_decision(
-    trail: pd.DataFrame,
-    instrument: str,
-    date: str | pd.Timestamp | None,
-    strategy: str = "mm_drex",
-    seed: int | None = None,
-) -> pd.Series:
-    """The decision of ``strategy`` on ``instrument`` at the last decision bar
-    on or before ``date`` (a calendar date may fall on a day without a bar;
-    None: the last decision), for ``seed`` (None: the smallest seed).
-
-    Raises:
-        KeyError naming the instrument, date, strategy, seed and the range of
-        dates the log covers when there is no such decision.
-    """
-    rows = trail[(trail["instrument"] == instrument) & (trail["strategy"] == strategy)]
-    if rows.empty:
-        known = sorted(trail.loc[trail["strategy"] == strategy, "instrument"].unique())
-        raise KeyError(
-            f"explain: no decision of strategy '{strategy}' on instrument "
-            f"'{instrument}'; instruments in the log: {known}"
-        )
-    seed = int(rows["seed"].min()) if seed is None else int(seed)
-    rows = rows[rows["seed"] == seed].sort_values("timestamp")
-    when = rows["timestamp"].max() if date is None else pd.Timestamp(date)
-    before = rows[rows["timestamp"] <= when]
-    if rows.empty or before.empty:
-        span = (
-            f"{rows['timestamp'].min().date()} .. {rows['timestamp'].max().date()}"
-            if not rows.empty
-            else "none"
-        )
-        raise KeyError(
-            f"explain: instrument '{instrument}', date {when.date()}, strategy "
-            f"'{strategy}', seed {seed}: no decision bar on or before that date; "
-            f"the log covers {span}"
-        )
-    return before.iloc[-1]
+from mm_drex.audit.settings import ExplainSettings
+from mm_drex.audit.trail import select_decision
+from mm_drex.charts.store import ChartStore
+from mm_drex.experts.templates import EXPERTS
+from mm_drex.markdown import markdown_table
+from mm_drex.regimes.labels import REGIMES
 
 
 def chart_figure(chart: np.ndarray, title: str, dpi: int = 100) -> Figure:
@@ -142,6 +61,66 @@ def explanation_markdown(
     """
     get = decision.get
     t = pd.Timestamp(get("timestamp"))
+
+    def num3(key: str) -> str:
+        return _number(get(key), "{:.3f}")
+
+    prices = [
+        [
+            f"t ({t.date()})",
+            *(_number(get(k)) for k in ("open", "high", "low", "close")),
+        ],
+        [
+            "t+1 (execution)",
+            _number(get("next_open")),
+            "",
+            "",
+            _number(get("next_close")),
+        ],
+    ]
+    probabilities = [
+        [
+            *(num3(f"p_{r}") for r in regimes),
+            get("regime_pred", "–"),
+            labelled_regime or "–",
+        ]
+    ]
+    expert_rows = []
+    for expert in experts:
+        weight, exposure = get(f"w_{expert}"), get(f"exposure_{expert}")
+        contribution = (
+            float(weight) * float(exposure)
+            if weight is not None and exposure is not None
+            else None
+        )
+        expert_rows.append(
+            [
+                expert,
+                num3(f"w_sft_{expert}"),
+                _number(weight, "{:.3f}"),
+                _number(exposure, "{:.3f}"),
+                _number(contribution, "{:.3f}"),
+                get(f"pool_{expert}", "–"),
+                get(f"member_{expert}", "–"),
+            ]
+        )
+    steps = [
+        ("mixed exposure h_raw = Σ w_k·h_k", _number(get("mixed_exposure"))),
+        ("projection: bounds change", _number(get("delta_bounds"))),
+        ("projection: leverage change", _number(get("delta_leverage"))),
+        ("projection: turnover change", _number(get("delta_turnover"))),
+        ("projected target", _number(get("projected_exposure"))),
+        ("held before the trade (drifted)", _number(get("pre_trade_exposure"))),
+        ("order (signed, fraction of NAV)", _number(get("order"))),
+        ("executed exposure", _number(get("executed_exposure"))),
+        ("turnover", _number(get("turnover"))),
+        ("cost (fraction of NAV)", _number(get("cost"), "{:.6f}")),
+        ("net return over bar t+1 (PnL)", _number(get("net_return"), "{:.6f}")),
+        ("NAV after bar t+1", _number(get("nav"))),
+        ("RL reward", _number(get("reward"))),
+    ]
+    expert_header = ["expert", "SFT weight", "final weight", "exposure h_k"]
+    expert_header += ["w_k·h_k", "regime pool", "sub-strategy"]
     lines = [
         f"# Decision of {get('strategy')} (seed {get('seed')}) on "
         f"{get('instrument')} at the close of {t.date()}",
@@ -161,61 +140,58 @@ def explanation_markdown(
         "",
         "## Prices",
         "",
-        "| bar | open | high | low | close |",
-        "|---|---:|---:|---:|---:|",
-        f"| t ({t.date()}) | {_number(get('open'))} | {_number(get('high'))} | "
-        f"{_number(get('low'))} | {_number(get('close'))} |",
-        f"| t+1 (execution) | {_number(get('next_open'))} | | | "
-        f"{_number(get('next_close'))} |",
+        markdown_table(["bar", "open", "high", "low", "close"], prices, align="lr"),
         "",
         "## Regime probabilities",
         "",
-        "| "
-        + " | ".join(regimes)
-        + " | predicted | labelled (forward, not an input) |",
-        "|" + "---:|" * len(regimes) + "---|---|",
-        "| "
-        + " | ".join(_number(get(f"p_{r}"), "{:.3f}") for r in regimes)
-        + f" | {get('regime_pred', '–')} | {labelled_regime or '–'} |",
+        markdown_table(
+            [*regimes, "predicted", "labelled (forward, not an input)"],
+            probabilities,
+            align="r" * len(regimes) + "ll",
+        ),
         "",
         "## Experts",
         "",
-        "| expert | SFT weight | final weight | exposure h_k | w_k·h_k | regime pool "
-        "| sub-strategy |",
-        "|---|---:|---:|---:|---:|---|---|",
-    ]
-    for expert in experts:
-        weight, exposure = get(f"w_{expert}"), get(f"exposure_{expert}")
-        contribution = (
-            float(weight) * float(exposure)
-            if weight is not None and exposure is not None
-            else None
-        )
-        lines.append(
-            f"| {expert} | {_number(get(f'w_sft_{expert}'), '{:.3f}')} | "
-            f"{_number(weight, '{:.3f}')} | {_number(exposure, '{:.3f}')} | "
-            f"{_number(contribution, '{:.3f}')} | {get(f'pool_{expert}', '–')} | "
-            f"{get(f'member_{expert}', '–')} |"
-        )
-    lines += [
+        markdown_table(expert_header, expert_rows, align="lrrrrll"),
         "",
         "## From mixed target to order",
         "",
-        "| step | value |",
-        "|---|---:|",
-        f"| mixed exposure h_raw = Σ w_k·h_k | {_number(get('mixed_exposure'))} |",
-        f"| projection: bounds change | {_number(get('delta_bounds'))} |",
-        f"| projection: leverage change | {_number(get('delta_leverage'))} |",
-        f"| projection: turnover change | {_number(get('delta_turnover'))} |",
-        f"| projected target | {_number(get('projected_exposure'))} |",
-        f"| held before the trade (drifted) | {_number(get('pre_trade_exposure'))} |",
-        f"| order (signed, fraction of NAV) | {_number(get('order'))} |",
-        f"| executed exposure | {_number(get('executed_exposure'))} |",
-        f"| turnover | {_number(get('turnover'))} |",
-        f"| cost (fraction of NAV) | {_number(get('cost'), '{:.6f}')} |",
-        f"| net return over bar t+1 (PnL) | {_number(get('net_return'), '{:.6f}')} |",
-        f"| NAV after bar t+1 | {_number(get('nav'))} |",
-        f"| RL reward | {_number(get('reward'))} |",
+        markdown_table(["step", "value"], steps, align="lr"),
         "",
     ]
     return "\n".join(lines)
+
+
+def explain_decision(
+    audit_trail: pd.DataFrame,
+    chart_index: pd.DataFrame,
+    chart_shards: Mapping[str, Callable[[], np.ndarray]],
+    regimes: pd.DataFrame,
+    settings: ExplainSettings,
+) -> tuple[str, Figure]:
+    """The explanation page (markdown) of the decision ``settings`` name, and
+    the chart the router saw then (a figure)."""
+    decision = select_decision(
+        audit_trail,
+        settings.instrument,
+        settings.date,
+        settings.strategy,
+        settings.seed,
+    )
+    instrument, timestamp = decision["instrument"], pd.Timestamp(decision["timestamp"])
+    chart = ChartStore(chart_index, chart_shards, cache_shards=1).get(
+        instrument, timestamp
+    )
+    label = regimes.loc[
+        (regimes["instrument"] == instrument) & (regimes["timestamp"] == timestamp),
+        "regime",
+    ]
+    page = explanation_markdown(
+        decision,
+        EXPERTS,
+        REGIMES,
+        settings.chart_file,
+        None if label.empty or pd.isna(label.iloc[0]) else str(label.iloc[0]),
+    )
+    figure = chart_figure(chart, f"{instrument} at the close of {timestamp.date()}")
+    return page, figure

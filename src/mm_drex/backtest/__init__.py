@@ -15,14 +15,17 @@ See ``docs/backtest.md`` for the accounting formulas.
 """
 
 from mm_drex.backtest.engine import Simulation, account, asset_returns, simulate
+from mm_drex.backtest.metrics import BootstrapSettings
 from mm_drex.backtest.projection import (
     ExposureLimits,
     ShortNotAllowedError,
     exposure_bounds,
 )
+from mm_drex.backtest.settings import BacktestSettings, CostSettings
 from mm_drex.backtest.sleeves import (
     AVERAGE_NAME,
     BacktestInputError,
+    collect_exposures,
     compute_metrics,
     market_of_instruments,
     market_returns,
@@ -36,11 +39,15 @@ from mm_drex.backtest.sleeves import (
 __all__ = [
     "AVERAGE_NAME",
     "BacktestInputError",
+    "BacktestSettings",
+    "BootstrapSettings",
+    "CostSettings",
     "ExposureLimits",
     "ShortNotAllowedError",
     "Simulation",
     "account",
     "asset_returns",
+    "collect_exposures",
     "compute_metrics",
     "exposure_bounds",
     "market_of_instruments",

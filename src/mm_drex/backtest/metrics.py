@@ -24,11 +24,14 @@ A ratio whose denominator is zero is NaN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+from mm_drex.config import Settings, setting
 
 METRIC_NAMES = (
     "total_return",
@@ -180,6 +183,34 @@ def performance_summary(
 
 
 # ---- moving-block bootstrap --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BootstrapSettings(Settings):
+    """Moving-block bootstrap of the Sharpe intervals (``params:backtest.bootstrap``)."""
+
+    group: ClassVar[str] = "backtest.bootstrap"
+
+    n_boot: int = setting(1000, ge=1)
+    block_length: int = setting(20, ge=1)
+    confidence: float = setting(0.95, gt=0, lt=1)
+    seed: int = 42
+
+    def with_overrides(
+        self, overrides: Mapping[str, Any], group: str
+    ) -> BootstrapSettings:
+        """These settings with some keys replaced (e.g. ``reporting.significance``)."""
+        return BootstrapSettings.from_params({**asdict(self), **overrides}, group)
+
+    def interval_args(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`sharpe_confidence_interval` and
+        :func:`sharpe_difference_interval`."""
+        return {
+            "block_length": self.block_length,
+            "n_boot": self.n_boot,
+            "confidence": self.confidence,
+            "seed": self.seed,
+        }
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ the requested exposure and by how much.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from numba import njit
+
+from mm_drex.config import Settings, setting
 
 ShortRefusal = Literal["clip", "error"]
 
@@ -37,8 +38,8 @@ class ShortNotAllowedError(ValueError):
 
 
 @dataclass(frozen=True)
-class ExposureLimits:
-    """The risk limits applied before execution.
+class ExposureLimits(Settings):
+    """The risk limits applied before execution (``params:backtest.limits``).
 
     Attributes:
         max_abs_exposure: per-asset bound on ``|exposure|`` (fraction of NAV).
@@ -49,37 +50,12 @@ class ExposureLimits:
             ``delta_bounds``; ``"error"`` raises :class:`ShortNotAllowedError`.
     """
 
-    max_abs_exposure: float = 1.0
-    gross_leverage: float | None = None
-    max_turnover_per_bar: float | None = None
-    short_refusal: ShortRefusal = "clip"
+    group: ClassVar[str] = "backtest.limits"
 
-    def __post_init__(self) -> None:
-        if not self.max_abs_exposure > 0:
-            raise ValueError(
-                f"limits.max_abs_exposure must be > 0, got {self.max_abs_exposure}"
-            )
-        for name in ("gross_leverage", "max_turnover_per_bar"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"limits.{name} must be > 0 or null, got {value}")
-        if self.short_refusal not in ("clip", "error"):
-            raise ValueError(
-                f"limits.short_refusal must be 'clip' or 'error', "
-                f"got {self.short_refusal!r}"
-            )
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> ExposureLimits:
-        """Build from the ``backtest.limits`` parameters (missing keys = defaults)."""
-        params = dict(params or {})
-        unknown = set(params) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(
-                f"parameters backtest.limits: unknown key(s) {sorted(unknown)}; "
-                f"allowed: {sorted(cls.__dataclass_fields__)}"
-            )
-        return cls(**params)
+    max_abs_exposure: float = setting(1.0, gt=0)
+    gross_leverage: float | None = setting(None, gt=0)
+    max_turnover_per_bar: float | None = setting(None, gt=0)
+    short_refusal: ShortRefusal = setting("clip", choices=("clip", "error"))
 
     @property
     def max_gross_exposure(self) -> float:

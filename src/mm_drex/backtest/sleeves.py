@@ -26,6 +26,7 @@ import pandas as pd
 from mm_drex.backtest.engine import simulate
 from mm_drex.backtest.metrics import (
     METRIC_NAMES,
+    BootstrapSettings,
     performance_summary,
     sharpe_confidence_interval,
     sharpe_difference_interval,
@@ -176,6 +177,21 @@ def _check_exposures(exposures: pd.DataFrame) -> pd.DataFrame:
             f"({int(duplicated.sum())} duplicate row(s))"
         )
     return exposures[EXPOSURE_COLUMNS]
+
+
+def collect_exposures(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Every strategy's exposure table in one (``strategy, seed, instrument,
+    timestamp, target_exposure``), in the order given; a strategy may come
+    from one table only."""
+    owner: dict[str, int] = {}
+    for index, table in enumerate(tables):
+        for strategy in table["strategy"].unique():
+            if owner.setdefault(strategy, index) != index:
+                raise BacktestInputError(
+                    f"strategy {strategy} is in exposure tables #{owner[strategy]} and "
+                    f"#{index}: every strategy needs a unique name"
+                )
+    return pd.concat(tables, ignore_index=True)
 
 
 def run_backtest(
@@ -341,11 +357,11 @@ def _metric_row(
     turnover: np.ndarray,
     timestamps: np.ndarray,
     periods_per_year: int,
-    bootstrap: Mapping[str, Any],
+    bootstrap: BootstrapSettings,
 ) -> dict[str, Any]:
     summary = performance_summary(returns, periods_per_year, turnover)
     interval = sharpe_confidence_interval(
-        returns, periods_per_year, **_bootstrap_args(bootstrap)
+        returns, periods_per_year, **bootstrap.interval_args()
     )
     return {
         **ids,
@@ -359,21 +375,12 @@ def _metric_row(
     }
 
 
-def _bootstrap_args(bootstrap: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "block_length": int(bootstrap.get("block_length", 20)),
-        "n_boot": int(bootstrap.get("n_boot", 1000)),
-        "confidence": float(bootstrap.get("confidence", 0.95)),
-        "seed": int(bootstrap.get("seed", 42)),
-    }
-
-
 def compute_metrics(
     positions: pd.DataFrame,
     market_table: pd.DataFrame,
     instruments: pd.DataFrame,
     markets: Mapping[str, Sequence[str]],
-    bootstrap: Mapping[str, Any] | None = None,
+    bootstrap: BootstrapSettings | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Metrics per sleeve (level ``instrument``), market and equal-market average.
 
@@ -382,7 +389,7 @@ def compute_metrics(
         :data:`METRIC_NAMES` and the Sharpe bootstrap interval
         (:data:`CI_COLUMNS`, NaN for the average).
     """
-    bootstrap = bootstrap or {}
+    bootstrap = BootstrapSettings.of(bootstrap)
     market_of = market_of_instruments(instruments, markets)
     periods = instruments.set_index("instrument")["periods_per_year"]
     rows = []
@@ -465,7 +472,7 @@ def sharpe_tests(
     instruments: pd.DataFrame,
     markets: Mapping[str, Sequence[str]],
     benchmark: str,
-    bootstrap: Mapping[str, Any] | None = None,
+    bootstrap: BootstrapSettings | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Bootstrap interval of ``Sharpe(strategy) - Sharpe(benchmark)``.
 
@@ -473,7 +480,7 @@ def sharpe_tests(
     market, on the bars both have (the benchmark's lowest seed). ``significant``
     is True when the interval excludes 0. Empty when the benchmark is absent.
     """
-    bootstrap = _bootstrap_args(bootstrap or {})
+    bootstrap = BootstrapSettings.of(bootstrap)
     periods = {
         "instrument": instruments.set_index("instrument")["periods_per_year"],
         "market": pd.Series(_market_periods(instruments, markets)),
@@ -498,13 +505,16 @@ def sharpe_tests(
             )
             joined["benchmark"] = reference
             joined = joined.dropna()
-            if len(joined) < max(2, bootstrap["block_length"]):
+            if len(joined) < max(2, bootstrap.block_length):
                 continue
             periods_per_year = int(periods[level][name])
             strategy_returns = joined["strategy"].to_numpy()
             benchmark_returns = joined["benchmark"].to_numpy()
             interval = sharpe_difference_interval(
-                strategy_returns, benchmark_returns, periods_per_year, **bootstrap
+                strategy_returns,
+                benchmark_returns,
+                periods_per_year,
+                **bootstrap.interval_args(),
             )
             rows.append(
                 {

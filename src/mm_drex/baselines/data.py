@@ -75,7 +75,7 @@ def instrument_of(bars: pd.DataFrame) -> str:
 def feature_spec(params: Mapping[str, Any]) -> FeatureSpec:
     """The feature windows of a baseline: ``params['features']`` (the feature
     stage's ``features.indicators``, injected by the pipeline) or the defaults."""
-    return FeatureSpec.from_params(params.get("features"))
+    return FeatureSpec.of(params.get("features"))
 
 
 def _bars_digest(bars: pd.DataFrame) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mm_drex.backtest.projection import ExposureLimits
+from mm_drex.backtest.settings import BacktestSettings
 from mm_drex.backtest.sleeves import (
     EXPOSURE_COLUMNS,
     market_of_instruments,
@@ -30,7 +31,9 @@ from mm_drex.baselines.base import SHARED_PARAMETERS, Baseline, InstrumentContex
 from mm_drex.baselines.data import InstrumentData
 from mm_drex.baselines.pooled import PooledBaseline
 from mm_drex.baselines.registry import BASELINES
+from mm_drex.baselines.settings import BaselineSettings
 from mm_drex.data.split import assign_segments
+from mm_drex.features.settings import FeatureSettings
 
 logger = logging.getLogger(__name__)
 
@@ -289,3 +292,54 @@ def run_baselines(
         {"strategy": str, "seed": np.int64, "pool": str, "n_instruments": np.int64}
     )
     return exposure_table, selection_table, log_table
+
+
+def run_stage_baselines(
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    router_decision_points: pd.DataFrame,
+    router_text_embeddings: Mapping[str, Any],
+    router_chart_trunk: Mapping[str, Any],
+    settings: BaselineSettings,
+    backtest: BacktestSettings,
+    features: FeatureSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`run_baselines` with the stage's settings: the backtest's costs,
+    limits and markets, the feature stage's windows and clip, and the router
+    stage's frozen caches as the LLMoE router's tower embeddings (built only
+    when a configured baseline needs them)."""
+    from mm_drex.baselines.llmoe_router import RESOURCE as TOWER_EMBEDDINGS
+    from mm_drex.baselines.towers import CachedTowerEmbeddings
+
+    needed = {
+        resource
+        for name in settings.strategies
+        if name in BASELINES
+        for resource in BASELINES[name].required_resources
+    }
+    resources = {}
+    if TOWER_EMBEDDINGS in needed:
+        resources[TOWER_EMBEDDINGS] = CachedTowerEmbeddings(
+            router_decision_points,
+            router_text_embeddings,
+            router_chart_trunk,
+            num_threads=settings.tower_threads,
+        )
+    shared = {
+        "num_threads": settings.num_threads,
+        "features": dataclasses.asdict(features.indicators),
+        "feature_clip": features.normaliser.clip,
+    }
+    return run_baselines(
+        ohlcv,
+        instruments,
+        split,
+        settings.strategies,
+        list(settings.seeds),
+        limits=backtest.limits,
+        cost_override_bps=backtest.cost_override_bps,
+        markets=backtest.markets,
+        resources=resources,
+        shared=shared,
+    )

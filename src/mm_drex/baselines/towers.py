@@ -130,8 +130,9 @@ class RenderedTowerEmbeddings(TowerEmbeddings):
 
     Args:
         window: bars per chart / text window (``globals.chart_window``).
-        charts: ``params:charts`` (``series``, ``raster``).
-        text: ``params:features.text``; features: ``params:features.indicators``.
+        charts: ``params:charts`` (``series``, ``raster``; settings or raw).
+        text: ``params:features.text``; features: ``params:features.indicators``
+            (settings or raw parameters).
         lora_from_block: where the image tower splits (any value gives the
             same embedding; the router's default is used).
         text_max_tokens: the text tower's truncation.
@@ -146,16 +147,16 @@ class RenderedTowerEmbeddings(TowerEmbeddings):
         lora_from_block: int = 11,
         text_max_tokens: int = 128,
     ) -> None:
-        from mm_drex.charts.raster import RasterStyle
+        from mm_drex.charts.settings import ChartSettings
         from mm_drex.features.temporal import FeatureSpec
         from mm_drex.features.text_view import TextSpec
 
-        charts = dict(charts or {})
+        charts = ChartSettings.of(charts)
         self.window = int(window)
-        self.series_params = dict(charts.get("series") or {})
-        self.style = RasterStyle.from_params(charts.get("raster"))
-        self.text_spec = TextSpec.from_params(text)
-        self.feature_spec = FeatureSpec.from_params(features)
+        self.series = charts.series
+        self.style = charts.raster
+        self.text_spec = TextSpec.of(text)
+        self.feature_spec = FeatureSpec.of(features)
         self.lora_from_block = int(lora_from_block)
         self.text_max_tokens = int(text_max_tokens)
         self._image_tower = None
@@ -195,7 +196,6 @@ class RenderedTowerEmbeddings(TowerEmbeddings):
         self, bars: pd.DataFrame, context: InstrumentContext
     ) -> tuple[np.ndarray, np.ndarray]:
         from mm_drex.charts.store import pixel_sha256, render_points
-        from mm_drex.charts.windows import chart_series_from_params
         from mm_drex.router.towers import TextTower
 
         out = np.zeros((len(bars), self.dim), dtype=np.float32)
@@ -204,9 +204,7 @@ class RenderedTowerEmbeddings(TowerEmbeddings):
             return out, available
         instrument = context.instrument
         t = np.flatnonzero(available)
-        series = chart_series_from_params(
-            bars.assign(instrument=instrument), self.series_params
-        )
+        series = self.series.series(bars.assign(instrument=instrument))
         charts = render_points(
             series, [instrument] * len(t), t, self.window, self.style
         )

@@ -8,7 +8,8 @@ MACD with signal and histogram).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import mplfinance as mpf
 import numpy as np
@@ -16,6 +17,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mm_drex.charts.raster import DEFAULT_COLOURS
+from mm_drex.charts.settings import ChartSettings
+from mm_drex.charts.store import render_points
+from mm_drex.charts.windows import ChartSeries, sample_points
 
 
 def _addplot(data: np.ndarray, **kwargs) -> dict:
@@ -125,4 +129,82 @@ def render_people_chart(
         returnfig=True,
         warn_too_much_data=len(frame) + 1,
     )
+    return figure
+
+
+def people_chart(
+    ohlcv: pd.DataFrame,
+    point: Any,
+    series: ChartSeries,
+    settings: ChartSettings,
+    indicator: str | None = None,
+) -> Callable[[], Figure]:
+    """A lazy mplfinance figure of the window ending at ``point`` (a row of the
+    chart index: instrument, timestamp, t, segment)."""
+    window = settings.window
+    bars = ohlcv[ohlcv["instrument"] == point.instrument]
+    timestamps = bars["timestamp"].to_numpy()[point.t - window + 1 : point.t + 1]
+    title = (
+        f"{point.instrument} {pd.Timestamp(point.timestamp):%Y-%m-%d} ({point.segment})"
+    )
+
+    def draw() -> Figure:
+        windows = series.windows([point.instrument], [point.t], window)
+        return render_people_chart(
+            {k: v[0] for k, v in windows.items()},
+            timestamps,
+            title,
+            indicator=indicator or settings.samples.indicator,
+            ma_labels=tuple(f"SMA {w}" for w in settings.series.ma_windows),
+            figsize=settings.samples.figsize,
+        )
+
+    return draw
+
+
+def sample_charts(
+    ohlcv: pd.DataFrame, chart_index: pd.DataFrame, settings: ChartSettings
+) -> dict[str, Callable[[], Figure]]:
+    """``{"<instrument>_<date>": lazy figure}`` for a seeded sample of decision
+    points (``charts.samples``)."""
+    samples = settings.samples
+    points = sample_points(chart_index, samples.per_instrument, samples.seed)
+    series = settings.series.series(ohlcv)
+    return {
+        f"{p.instrument}_{pd.Timestamp(p.timestamp):%Y-%m-%d}": people_chart(
+            ohlcv, p, series, settings
+        )
+        for p in points.itertuples(index=False)
+    }
+
+
+def renderer_comparison(
+    ohlcv: pd.DataFrame, chart_index: pd.DataFrame, settings: ChartSettings
+) -> Figure:
+    """One sampled decision point drawn by both renderers side by side."""
+    import matplotlib.pyplot as plt
+
+    point = next(
+        sample_points(chart_index, 1, settings.samples.seed).itertuples(index=False)
+    )
+    series = settings.series.series(ohlcv)
+    style = settings.raster
+    raster = render_points(
+        series, [point.instrument], [point.t], settings.window, style
+    )[0]
+    people = people_chart(ohlcv, point, series, settings, indicator=style.indicator)()
+    people.canvas.draw()
+    people_pixels = np.asarray(people.canvas.buffer_rgba())[..., :3]
+    figure, axes = plt.subplots(1, 2, figsize=(12, 5))
+    axes[0].imshow(raster.transpose(1, 2, 0), interpolation="nearest")
+    axes[0].set_title(f"raster renderer (model input, {style.height}x{style.width})")
+    axes[1].imshow(people_pixels)
+    axes[1].set_title("mplfinance renderer (people)")
+    for axis in axes:
+        axis.set_axis_off()
+    figure.suptitle(
+        f"{point.instrument} at {pd.Timestamp(point.timestamp):%Y-%m-%d}, "
+        f"last {settings.window} bars"
+    )
+    plt.close(people)
     return figure

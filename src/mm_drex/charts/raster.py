@@ -26,10 +26,18 @@ bytes on every run.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
+
+from mm_drex.config import (
+    Settings,
+    convert_value,
+    read_settings,
+    setting,
+    settings_error,
+)
 
 INDICATORS = ("rsi", "macd")
 
@@ -48,38 +56,47 @@ DEFAULT_COLOURS: dict[str, tuple[int, int, int]] = {
 
 
 @dataclass(frozen=True)
-class RasterStyle:
-    """Image size, panel split and colours of the raster renderer."""
+class RasterStyle(Settings):
+    """Image size, panel split and colours of the raster renderer
+    (``params:charts.raster``; ``colours`` there overrides any of
+    :data:`DEFAULT_COLOURS` by name)."""
+
+    group: ClassVar[str] = "charts.raster"
 
     height: int = 64
     width: int = 64
     # Shares of the rows left after the two separator rows.
-    price_share: float = 0.6
-    volume_share: float = 0.2
-    indicator: str = "rsi"
+    price_share: float = setting(0.6, gt=0, lt=1)
+    volume_share: float = setting(0.2, gt=0, lt=1)
+    indicator: str = setting("rsi", choices=INDICATORS)
     colours: tuple[tuple[str, tuple[int, int, int]], ...] = tuple(
         DEFAULT_COLOURS.items()
     )
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.panel_rows()
+
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> RasterStyle:
-        """Build from ``params:charts.raster`` (height, width, shares, indicator, colours)."""
+    def from_params(
+        cls, params: Mapping[str, Any] | None, group: str | None = None
+    ) -> RasterStyle:
+        group = group or cls.group
         params = dict(params or {})
-        unknown = set(params) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"charts.raster: unknown keys {sorted(unknown)}")
         colours = dict(DEFAULT_COLOURS)
-        for name, rgb in (params.pop("colours", None) or {}).items():
+        overrides = params.pop("colours", None) or {}
+        overrides = convert_value(
+            overrides, dict[str, tuple[int, int, int]], f"{group}.colours"
+        )
+        for name, rgb in overrides.items():
             if name not in DEFAULT_COLOURS:
-                raise ValueError(f"charts.raster.colours: unknown colour '{name}'")
-            colours[name] = tuple(int(c) for c in rgb)
-        style = cls(**params, colours=tuple(colours.items()))
-        style.panel_rows()
-        if style.indicator not in INDICATORS:
-            raise ValueError(
-                f"charts.raster.indicator must be one of {INDICATORS}, got '{style.indicator}'"
-            )
-        return style
+                raise settings_error(
+                    f"{group}.colours.{name}",
+                    list(rgb),
+                    f"unknown colour; the colours are {', '.join(DEFAULT_COLOURS)}",
+                )
+            colours[name] = rgb
+        return read_settings(cls, {**params, "colours": tuple(colours.items())}, group)
 
     def colour(self, name: str) -> np.ndarray:
         return np.array(dict(self.colours)[name], dtype=np.uint8)

@@ -180,3 +180,20 @@ class ChartStore:
         if out is None:
             raise ValueError("ChartStore.batch needs at least one decision point")
         return out
+
+
+def store_summary(chart_index: pd.DataFrame, style: RasterStyle) -> dict:
+    """Counts and storage of the chart shards described by ``chart_index``."""
+    bytes_per_chart = 3 * style.height * style.width
+    return {
+        "charts": len(chart_index),
+        "shards": int(chart_index["shard"].nunique()),
+        "image_shape": [3, style.height, style.width],
+        "indicator": style.indicator,
+        "bytes": int(len(chart_index) * bytes_per_chart),
+        "distinct_charts": int(chart_index["sha256"].nunique()),
+        "charts_per_segment": {
+            str(k): int(v)
+            for k, v in chart_index["segment"].value_counts().sort_index().items()
+        },
+    }

@@ -9,9 +9,8 @@ their value at a bar never depends on later bars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,18 +99,6 @@ def chart_series(
         for name, chunks in parts.items()
     }
     return ChartSeries(values=values, first_row=first_row)
-
-
-def chart_series_from_params(
-    ohlcv: pd.DataFrame, params: Mapping[str, Any]
-) -> ChartSeries:
-    """:func:`chart_series` with ``params:charts.series`` (ma_windows, rsi_window, macd)."""
-    return chart_series(
-        ohlcv,
-        ma_windows=tuple(params.get("ma_windows", (20, 50))),
-        rsi_window=int(params.get("rsi_window", 14)),
-        macd=tuple(params.get("macd", (12, 26, 9))),
-    )
 
 
 def plan_charts(

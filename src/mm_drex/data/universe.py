@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from mm_drex.data.files import MarketFile
+from mm_drex.data.settings import AssetClassPreset, IngestionSettings
 from mm_drex.data.validation import (
     QUALITY_COLUMNS,
     RULE_ACTIONS,
@@ -48,18 +49,26 @@ class InstrumentSpec:
     validation: Mapping[str, str] = field(default_factory=dict)
 
 
-def resolve_universe(params: Mapping[str, Any]) -> list[InstrumentSpec]:
-    """Instrument specs from ``params['universe']`` and the asset-class presets.
+def _settings(params: IngestionSettings | Mapping[str, Any]) -> IngestionSettings:
+    if isinstance(params, IngestionSettings):
+        return params
+    return IngestionSettings.from_params(params)
 
-    ``params['instruments']`` optionally selects a subset by name.
+
+def resolve_universe(
+    params: IngestionSettings | Mapping[str, Any],
+) -> list[InstrumentSpec]:
+    """Instrument specs from ``ingestion.universe`` and the asset-class presets.
+
+    ``ingestion.instruments`` optionally selects a subset by name.
     """
-    universe: Mapping[str, Mapping[str, Any]] = params.get("universe") or {}
-    presets: Mapping[str, Mapping[str, Any]] = params.get("asset_classes") or {}
+    settings = _settings(params)
+    universe = settings.universe
     if not universe:
         raise DataValidationError(
             "parameters ingestion.universe declares no instrument"
         )
-    selected = params.get("instruments") or list(universe)
+    selected = list(settings.instruments or universe)
     unknown = [name for name in selected if name not in universe]
     if unknown:
         raise DataValidationError(
@@ -68,21 +77,27 @@ def resolve_universe(params: Mapping[str, Any]) -> list[InstrumentSpec]:
         )
     specs = []
     for name in selected:
-        entry = dict(universe[name])
-        asset_class = entry.get("asset_class")
+        entry = universe[name]
+        asset_class = entry.asset_class
         if asset_class not in ASSET_CLASSES:
             raise DataValidationError(
                 f"parameters ingestion.universe.{name}: asset_class {asset_class!r} "
                 f"is not one of {list(ASSET_CLASSES)}"
             )
-        merged = {**presets.get(asset_class, {}), **entry}
+        preset = settings.asset_classes.get(asset_class, AssetClassPreset())
+        merged = {
+            key: value
+            for source in (preset, entry)
+            for key, value in vars(source).items()
+            if value is not None
+        }
         for key in ("source", "periods_per_year", "cost_bps", "allow_short"):
             if key not in merged:
                 raise DataValidationError(
                     f"parameters ingestion.universe.{name}: '{key}' is missing and "
                     f"ingestion.asset_classes.{asset_class} has no default for it"
                 )
-        unknown_rules = set(merged.get("validation") or {}) - set(RULE_ACTIONS)
+        unknown_rules = set(entry.validation) - set(RULE_ACTIONS)
         if unknown_rules:
             raise DataValidationError(
                 f"parameters ingestion.universe.{name}.validation: unknown rule(s) "
@@ -92,12 +107,12 @@ def resolve_universe(params: Mapping[str, Any]) -> list[InstrumentSpec]:
             InstrumentSpec(
                 instrument=name,
                 asset_class=asset_class,
-                source=str(merged["source"]),
-                periods_per_year=int(merged["periods_per_year"]),
-                cost_bps=float(merged["cost_bps"]),
-                allow_short=bool(merged["allow_short"]),
-                price_adjustment=merged.get("price_adjustment"),
-                validation=dict(merged.get("validation") or {}),
+                source=merged["source"],
+                periods_per_year=merged["periods_per_year"],
+                cost_bps=merged["cost_bps"],
+                allow_short=merged["allow_short"],
+                price_adjustment=entry.price_adjustment,
+                validation=dict(entry.validation),
             )
         )
     return specs
@@ -129,7 +144,7 @@ def _loader_for(
 
 
 def ingest_universe(
-    params: Mapping[str, Any],
+    params: IngestionSettings | Mapping[str, Any],
     bundled: Mapping[str, Callable[[], pd.DataFrame]],
     user_files: Mapping[str, MarketFile],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -141,25 +156,26 @@ def ingest_universe(
     Returns:
         ``(ohlcv, instruments, data_quality)`` as described in DESIGN.md.
     """
-    validation = params.get("validation") or {}
-    rules = dict(validation.get("rules") or {})
+    settings = _settings(params)
+    validation = settings.validation
+    rules = dict(validation.rules)
     unknown_rules = set(rules) - set(RULE_ACTIONS)
     if unknown_rules:
         raise DataValidationError(
             f"parameters ingestion.validation.rules: unknown rule(s) "
             f"{sorted(unknown_rules)}; rules are {sorted(RULE_ACTIONS)}"
         )
-    user_folder = str(params.get("user_data_folder", "data/01_raw/user"))
-    tail_bars = params.get("tail_bars")
+    user_folder = settings.user_data_folder
+    tail_bars = settings.tail_bars
     bars_by_instrument, rows, quality = [], [], []
-    for spec in resolve_universe(params):
+    for spec in resolve_universe(settings):
         source_name, load = _loader_for(spec, bundled, user_files, user_folder)
         check = BarCheck(
             instrument=spec.instrument,
             source=source_name,
             rules={**rules, **spec.validation},
-            min_bars=int(validation.get("min_bars", 1)),
-            max_gap_factor=float(validation.get("max_gap_factor", 5.0)),
+            min_bars=validation.min_bars,
+            max_gap_factor=validation.max_gap_factor,
             price_adjustment=spec.price_adjustment,
         )
         try:
@@ -170,7 +186,7 @@ def ingest_universe(
             ) from error
         bars = validate_bars(raw, check)
         if tail_bars:
-            bars = bars.iloc[-int(tail_bars) :].reset_index(drop=True)
+            bars = bars.iloc[-tail_bars:].reset_index(drop=True)
         bars.insert(0, "instrument", spec.instrument)
         bars_by_instrument.append(bars)
         quality.extend(check.log)

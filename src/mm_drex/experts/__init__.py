@@ -4,7 +4,7 @@
 - :mod:`~mm_drex.experts.templates`: the twelve templates (``TEMPLATES``);
 - :mod:`~mm_drex.experts.kernels`: compiled risk rules (stops, drawdown
   control, exposure cap, rebalance band, turnover bound) and hysteresis;
-- :mod:`~mm_drex.experts.evaluation` / :mod:`~mm_drex.experts.audit`: scores;
+- :mod:`~mm_drex.experts.evaluation` / :mod:`~mm_drex.experts.robustness`: scores;
 - :mod:`~mm_drex.experts.search`: optuna search + robustness audit -> pools;
 - :mod:`~mm_drex.experts.pools`: pools -> one exposure per (instrument, t, expert);
 - :mod:`~mm_drex.experts.soft_targets`: per-expert targets for the router;

@@ -82,13 +82,26 @@ def pooling_groups(
     raise ValueError(f"experts.pool_by must be one of {POOL_BY}, got {pool_by!r}")
 
 
+def market_histories(
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    regimes: pd.DataFrame,
+    markets: Mapping[str, Sequence[str]],
+    pool_by: str,
+) -> list[InstrumentHistory]:
+    """:func:`build_histories` with the pooling groups of ``pool_by``."""
+    groups = pooling_groups(instruments, markets, pool_by)
+    return build_histories(ohlcv, instruments, split, regimes, groups)
+
+
 def market_of(asset_class: str, markets: Mapping[str, Sequence[str]]) -> str:
     """The market an asset class belongs to (``markets``: market -> asset classes)."""
     for market, classes in markets.items():
         if asset_class in classes:
             return market
     raise ValueError(
-        f"asset class '{asset_class}' is in no market of experts.markets {dict(markets)}"
+        f"asset class '{asset_class}' is in no market of backtest.markets {dict(markets)}"
     )
 
 

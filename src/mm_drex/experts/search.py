@@ -14,7 +14,7 @@ For one (expert, regime, scope) *update*:
 2. **Audit** (val): each study's ``audit_candidates`` best distinct trials are
    scored on the validation decision bars of that regime, with exposures
    computed on the history *before the test segment*
-   (:mod:`mm_drex.experts.audit`); each parameter is nudged by +/- 5% of its
+   (:mod:`mm_drex.experts.robustness`); each parameter is nudged by +/- 5% of its
    range for the stability metric.
 3. **Admission**: the ``pool_size`` best audit scores form the pool; a
    candidate exposed on fewer than ``min_activity`` of the validation
@@ -39,7 +39,6 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from mm_drex.experts.audit import AUDIT_WEIGHTS, robustness_scores
 from mm_drex.experts.evaluation import (
     decision_returns,
     decision_turnover,
@@ -49,6 +48,7 @@ from mm_drex.experts.evaluation import (
     window_returns,
 )
 from mm_drex.experts.history import InstrumentHistory
+from mm_drex.experts.robustness import AUDIT_WEIGHTS, robustness_scores
 from mm_drex.experts.schema import Bars, Params, RiskLimits, SubStrategyTemplate
 from mm_drex.experts.templates import EXPERTS, TEMPLATES, expert_templates
 
@@ -77,33 +77,6 @@ class SearchConfig:
     )
     min_train_decisions: int = 250
     limits: RiskLimits = RiskLimits()
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> SearchConfig:
-        """Build from the ``experts`` parameters (``risk_aversion`` and the
-        ``search``, ``audit`` and ``risk_limits`` groups)."""
-        search = params["search"]
-        audit = params["audit"]
-        limits = params.get("risk_limits", {})
-        return cls(
-            n_trials=int(search["n_trials"]),
-            seed=int(search["seed"]),
-            objective=str(search["objective"]),
-            risk_aversion=float(params["risk_aversion"]),
-            pool_size=int(search["pool_size"]),
-            audit_candidates=int(search["audit_candidates"]),
-            n_startup_trials=int(search["n_startup_trials"]),
-            min_train_decisions=int(search["min_train_decisions"]),
-            nudge_fraction=float(audit["nudge_fraction"]),
-            min_activity=float(audit["min_activity"]),
-            audit_window=int(audit["window"]),
-            audit_quantile=float(audit["quantile"]),
-            audit_weights={k: float(v) for k, v in audit["weights"].items()},
-            limits=RiskLimits(
-                max_exposure=float(limits.get("max_exposure", 1.0)),
-                max_turnover=float(limits.get("max_turnover", 1.0)),
-            ),
-        )
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

@@ -13,13 +13,13 @@ price scale (MACD) are divided by the ATR instead of the price.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from mm_drex.config import Settings, setting
 from mm_drex.data.prices import simple_returns
 from mm_drex.data.split import assign_segments
 from mm_drex.features import indicators as ind
@@ -28,35 +28,23 @@ KEY_COLUMNS = ["instrument", "timestamp", "t", "segment"]
 
 
 @dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(Settings):
     """Windows of the feature set (``params:features.indicators``)."""
 
-    ma_windows: tuple[int, ...] = (5, 20, 50, 200)
-    macd: tuple[int, int, int] = (12, 26, 9)
-    rsi_window: int = 14
-    kdj: tuple[int, int, int] = (9, 3, 3)
-    bollinger_window: int = 20
-    bollinger_std: float = 2.0
-    atr_window: int = 14
-    volume_window: int = 20
-    horizons: tuple[int, ...] = (5, 20, 60, 120, 250)
-    slope_windows: tuple[int, ...] = (20, 60)
-    # Bars in "52 weeks": the instrument's periods_per_year when None.
-    high_low_window: int | None = None
+    group: ClassVar[str] = "features.indicators"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> FeatureSpec:
-        """Build from a parameters mapping; unknown keys are an error."""
-        params = dict(params or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"features.indicators: unknown keys {sorted(unknown)}")
-        converted = {
-            key: tuple(value) if isinstance(value, list) else value
-            for key, value in params.items()
-        }
-        return cls(**converted)
+    ma_windows: tuple[int, ...] = setting((5, 20, 50, 200), ge=1)
+    macd: tuple[int, int, int] = setting((12, 26, 9), ge=1)
+    rsi_window: int = setting(14, ge=1)
+    kdj: tuple[int, int, int] = setting((9, 3, 3), ge=1)
+    bollinger_window: int = setting(20, ge=2)
+    bollinger_std: float = setting(2.0, gt=0)
+    atr_window: int = setting(14, ge=1)
+    volume_window: int = setting(20, ge=1)
+    horizons: tuple[int, ...] = setting((5, 20, 60, 120, 250), ge=1)
+    slope_windows: tuple[int, ...] = setting((20, 60), ge=2)
+    # Bars in "52 weeks": the instrument's periods_per_year when None.
+    high_low_window: int | None = setting(None, ge=1)
 
 
 def feature_columns(spec: FeatureSpec | None = None) -> list[str]:

@@ -12,14 +12,15 @@ each distinct text once. The buckets and their thresholds are parameters
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from mm_drex.config import Settings, setting
 from mm_drex.data.prices import simple_returns
 from mm_drex.features import indicators as ind
 from mm_drex.features.temporal import KEY_COLUMNS, lagged
@@ -28,33 +29,27 @@ TEXT_COLUMNS = [*KEY_COLUMNS, "text"]
 
 
 @dataclass(frozen=True)
-class TextSpec:
+class TextSpec(Settings):
     """Bucket thresholds of the text view (``params:features.text``)."""
+
+    group: ClassVar[str] = "features.text"
 
     # Window return and 20-bar return, in units of the expected move
     # vol_20 * sqrt(bars): beyond +/- strong -> "strongly", beyond +/- mild -> up/down.
-    trend_mild: float = 0.5
-    trend_strong: float = 1.5
+    trend_mild: float = setting(0.5, gt=0)
+    trend_strong: float = setting(1.5, gt=0)
     # volatility_20 / volatility_250 (volatility_120 before 250 bars exist).
-    volatility_low: float = 0.8
-    volatility_high: float = 1.25
-    rsi_oversold: float = 30.0
-    rsi_overbought: float = 70.0
+    volatility_low: float = setting(0.8, gt=0)
+    volatility_high: float = setting(1.25, gt=0)
+    rsi_oversold: float = setting(30.0, ge=0, le=100)
+    rsi_overbought: float = setting(70.0, ge=0, le=100)
     kdj_oversold: float = 20.0
     kdj_overbought: float = 80.0
     # Pivot highs/lows are confirmed `pivot_bars` bars after the extreme.
-    pivot_bars: int = 3
+    pivot_bars: int = setting(3, ge=1)
     # volume / its 20-bar average.
-    volume_low: float = 0.7
-    volume_high: float = 1.5
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> TextSpec:
-        params = dict(params or {})
-        unknown = set(params) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"features.text: unknown keys {sorted(unknown)}")
-        return cls(**params)
+    volume_low: float = setting(0.7, ge=0)
+    volume_high: float = setting(1.5, ge=0)
 
 
 def _pivot_levels(values: np.ndarray, pivot_bars: int, find_high: bool) -> np.ndarray:

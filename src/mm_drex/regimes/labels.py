@@ -23,12 +23,13 @@ Labels are targets only: nothing in features, text or charts reads them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from mm_drex.config import Settings, setting
 from mm_drex.data.prices import simple_returns
 from mm_drex.data.split import PURGED, SEGMENTS, assign_segments
 from mm_drex.features.indicators import rolling_volatility
@@ -47,6 +48,20 @@ REGIME_COLUMNS = [
     "regime",
     "regime_id",
 ]
+
+
+@dataclass(frozen=True)
+class LabelSettings(Settings):
+    """``params:labeling``: horizon ``H``, threshold ``theta`` (in units of
+    ``sigma * sqrt(H)``), the volatility window and the first decision bar
+    (``t >= window - 1``, the chart window)."""
+
+    group: ClassVar[str] = "labeling"
+
+    horizon: int = setting(90, ge=1)
+    theta: float = setting(0.5, ge=0)
+    volatility_window: int = setting(60, ge=2)
+    window: int = setting(100, ge=1)
 
 
 def segment_blocks(n_bars: int, split_rows: pd.DataFrame) -> np.ndarray:
@@ -136,20 +151,6 @@ def label_regimes(
     return regimes[REGIME_COLUMNS]
 
 
-def label_regimes_from_params(
-    ohlcv: pd.DataFrame, split: pd.DataFrame, params: Mapping[str, Any]
-) -> pd.DataFrame:
-    """:func:`label_regimes` with ``params:labeling``."""
-    return label_regimes(
-        ohlcv,
-        split,
-        horizon=int(params["horizon"]),
-        theta=float(params["theta"]),
-        volatility_window=int(params["volatility_window"]),
-        window=int(params["window"]),
-    )
-
-
 def label_distribution(regimes: pd.DataFrame) -> pd.DataFrame:
     """Class counts and shares per instrument and segment (+ an ``ALL`` row per segment).
 
@@ -182,32 +183,3 @@ def label_distribution(regimes: pd.DataFrame) -> pd.DataFrame:
     counts["segment"] = counts["segment"].astype(str)
     counts.columns.name = None
     return counts
-
-
-def label_report_markdown(distribution: pd.DataFrame, params: Mapping[str, Any]) -> str:
-    """Markdown report of the label rule and the class distribution."""
-    lines = [
-        "# Regime labels: class distribution",
-        "",
-        f"Rule: forward simple return over H = {params['horizon']} bars versus "
-        f"theta * sigma * sqrt(H), theta = {params['theta']}, sigma = std of the last "
-        f"{params['volatility_window']} bar returns at t. Decision points t >= "
-        f"{int(params['window']) - 1}. Unlabelled = horizon incomplete, crosses a split "
-        "boundary, or t in a purge gap.",
-        "",
-        "| instrument | segment | downtrend | sideways | uptrend | unlabelled | "
-        "% down | % side | % up |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in distribution.itertuples(index=False):
-        shares = [
-            ""
-            if pd.isna(getattr(row, f"share_{name}"))
-            else f"{100 * getattr(row, f'share_{name}'):.1f}"
-            for name in REGIMES
-        ]
-        lines.append(
-            f"| {row.instrument} | {row.segment} | {row.downtrend} | {row.sideways} | "
-            f"{row.uptrend} | {row.unlabelled} | {' | '.join(shares)} |"
-        )
-    return "\n".join(lines) + "\n"

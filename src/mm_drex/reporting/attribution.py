@@ -30,6 +30,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+
+from mm_drex.experts.templates import EXPERTS
+from mm_drex.markdown import markdown_table
+from mm_drex.reporting.plots import attribution_figure
 
 UNATTRIBUTED = "unattributed"
 ATTRIBUTION_COLUMNS = [
@@ -146,12 +151,32 @@ def attribution_markdown(attribution: pd.DataFrame, strategy: str) -> str:
         "held side; see docs/reporting.md), seed mean. Returns are sums of "
         "attributed bar returns (%), drawdown = within the maximum drawdown.",
         "",
-        "| instrument | expert | mean share % | return % | drawdown return % |",
-        "|---|---|---:|---:|---:|",
+        markdown_table(
+            ["instrument", "expert", "mean share %", "return %", "drawdown return %"],
+            [
+                [
+                    instrument,
+                    expert,
+                    f"{r['mean_share'] * 100:.1f}",
+                    f"{r['total_return'] * 100:.2f}",
+                    f"{r['drawdown_return'] * 100:.2f}",
+                ]
+                for (instrument, expert), r in mean.iterrows()
+            ],
+            align="llr",
+        ),
     ]
-    for (instrument, expert), r in mean.iterrows():
-        lines.append(
-            f"| {instrument} | {expert} | {r['mean_share'] * 100:.1f} | "
-            f"{r['total_return'] * 100:.2f} | {r['drawdown_return'] * 100:.2f} |"
-        )
     return "\n".join(lines) + "\n"
+
+
+def attribution_report(
+    decision_log: pd.DataFrame, strategy: str, dpi: int = 110
+) -> tuple[pd.DataFrame, str, Figure]:
+    """Per-expert attribution of ``strategy``'s return and drawdown: the
+    table, its markdown and a figure."""
+    table = expert_attribution(decision_log, EXPERTS)
+    return (
+        table,
+        attribution_markdown(table, strategy),
+        attribution_figure(table, strategy, dpi=dpi),
+    )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from mm_drex.markdown import markdown_table
 from mm_drex.reporting.tables import METRIC_FORMATS, format_metric
 
 HEADLINE_METRICS = ("total_return", "sharpe", "max_drawdown")
@@ -76,13 +77,7 @@ def comparison_markdown(
     header = ["strategy", "seeds"] + [
         f"{group} {METRIC_FORMATS[m][0]}" for group in groups for m in metrics
     ]
-    lines = []
-    if title:
-        lines += [title, ""]
-    lines += [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|",
-    ]
+    rows = []
     for strategy, row in table.iterrows():
         n_seeds = row[("", "n_seeds")]
         cells = [str(strategy), "–" if pd.isna(n_seeds) else str(int(n_seeds))]
@@ -95,5 +90,6 @@ def comparison_markdown(
                         metric,
                     )
                 )
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    body = markdown_table(header, rows, align="llr")
+    return f"{title}\n\n{body}" if title else body

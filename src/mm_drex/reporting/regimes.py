@@ -1,13 +1,69 @@
 """Results split by the labelled regime of the decision bar (markdown).
 
-The table comes from :func:`mm_drex.experts.report.regime_performance`: the
-return of bar ``t+1`` is grouped under the regime label of the decision bar
-``t`` (a forward label, used here only to slice results, never as an input).
+:func:`regime_performance` groups the return of bar ``t+1`` under the regime
+label of the decision bar ``t`` (a forward label, used here only to slice
+results, never as an input).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 import pandas as pd
+
+from mm_drex.backtest.metrics import annual_volatility, hit_rate, sharpe_ratio
+from mm_drex.backtest.sleeves import market_of_instruments
+from mm_drex.markdown import markdown_table
+
+
+def regime_performance(
+    positions: pd.DataFrame,
+    regimes: pd.DataFrame,
+    instruments: pd.DataFrame,
+    markets: Mapping[str, Sequence[str]],
+    regime_names: Sequence[str],
+) -> pd.DataFrame:
+    """``market_regime`` rows: sleeve returns grouped by decision-time regime."""
+    labels = regimes[["instrument", "timestamp", "regime"]]
+    frames = []
+    for _, sleeve in positions.groupby(["strategy", "instrument"], sort=False):
+        sleeve = sleeve.merge(labels, on=["instrument", "timestamp"], how="left")
+        # the return of bar t was earned by the decision at t-1
+        sleeve["decision_regime"] = sleeve["regime"].shift(1)
+        frames.append(sleeve.iloc[1:])
+    returns = pd.concat(frames, ignore_index=True)
+    returns["market"] = returns["instrument"].map(
+        market_of_instruments(instruments, markets)
+    )
+    periods = instruments.set_index("instrument")["periods_per_year"]
+    rows = []
+    for (strategy, market), group in returns.groupby(
+        ["strategy", "market"], sort=False
+    ):
+        years = float(periods.loc[group["instrument"].unique()].mean())
+        for regime in regime_names:
+            values = group.loc[
+                group["decision_regime"] == regime, "net_return"
+            ].to_numpy()
+            enough = len(values) >= 2
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "level": "market_regime",
+                    "name": f"{market}/{regime}",
+                    "market": market,
+                    "regime": regime,
+                    "n_returns": len(values),
+                    "annual_mean_return": years * values.mean() if enough else np.nan,
+                    "annual_volatility": float(annual_volatility(values, years))
+                    if enough
+                    else np.nan,
+                    "sharpe": float(sharpe_ratio(values, years)) if enough else np.nan,
+                    "hit_rate": float(hit_rate(values)) if enough else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def regime_markdown(table: pd.DataFrame) -> str:
@@ -22,9 +78,8 @@ def regime_markdown(table: pd.DataFrame) -> str:
         "decision bar carries each regime label (seeds pooled): Sharpe "
         "(annualised mean %, bars).",
         "",
-        "| strategy | market | " + " | ".join(regimes) + " |",
-        "|---|---|" + "---:|" * len(regimes),
     ]
+    rows = []
     for (strategy, market), group in table.groupby(["strategy", "market"], sort=False):
         by_regime = group.set_index("regime")
         cells = []
@@ -37,5 +92,6 @@ def regime_markdown(table: pd.DataFrame) -> str:
                 f"{r['sharpe']:.2f} ({r['annual_mean_return'] * 100:.1f}%, "
                 f"{int(r['n_returns'])})"
             )
-        lines.append(f"| {strategy} | {market} | " + " | ".join(cells) + " |")
+        rows.append([strategy, market, *cells])
+    lines.append(markdown_table(["strategy", "market", *regimes], rows, align="llr"))
     return "\n".join(lines) + "\n"

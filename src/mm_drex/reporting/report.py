@@ -9,12 +9,14 @@ the PNGs the catalog writes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from mm_drex.markdown import markdown_table
 from mm_drex.reporting.comparison import comparison_markdown, comparison_table
+from mm_drex.reporting.settings import ReportingSettings
 from mm_drex.reporting.tables import results_table
 
 MAIN_TABLE_METRICS = (
@@ -58,6 +60,15 @@ def headline_metrics(
     return out
 
 
+def tracked_metrics(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """:func:`headline_metrics` in kedro-mlflow's metrics format
+    (``{name: {"value": v, "step": 0}}``)."""
+    return {
+        name: {"value": value, "step": 0}
+        for name, value in headline_metrics(table).items()
+    }
+
+
 def main_table_markdown(metrics: pd.DataFrame, baselines: Sequence[str]) -> str:
     """The main table in markdown: one table per market and the average."""
     results = results_table(metrics)
@@ -89,17 +100,12 @@ def data_quality_markdown(data_quality: pd.DataFrame) -> str:
         .rename("events")
         .reset_index()
     )
-    lines = [
-        "## Data quality (ingestion's repair log)",
-        "",
-        "| instrument | rule | action | events |",
-        "|---|---|---|---:|",
-    ]
-    lines += [
-        f"| {r.instrument} | {r.rule} | {r.action} | {r.events} |"
+    rows = [
+        [r.instrument, r.rule, r.action, r.events]
         for r in counts.itertuples(index=False)
     ]
-    return "\n".join(lines) + "\n"
+    table = markdown_table(["instrument", "rule", "action", "events"], rows, "lllr")
+    return "## Data quality (ingestion's repair log)\n\n" + table + "\n"
 
 
 def demote_headings(markdown: str, levels: int = 1) -> str:
@@ -133,3 +139,42 @@ def gather_report(
         for caption, path in figures:
             parts += [f"### {caption}", "", f"![{caption}]({path})", ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def run_report(
+    tables: Mapping[str, str],
+    data_quality: pd.DataFrame,
+    sample_charts: Iterable[str],
+    settings: ReportingSettings,
+) -> str:
+    """``report.md``: every table of the run, the data quality, and the
+    figures linked (``reporting.report_figures`` and the sample charts by
+    their names; they are not loaded).
+
+    Args:
+        tables: markdown by key: ``main``, ``significance``, ``costs``,
+            ``regimes``, ``attribution``, ``mmdrex``, ``router``, ``experts``,
+            ``labels``, ``results`` (the order of the sections).
+    """
+    sections = {title: tables[key] for key, title in SECTIONS.items() if key in tables}
+    sections["Data quality (ingestion stage)"] = data_quality_markdown(data_quality)
+    sections["All results (per instrument, market, average)"] = tables["results"]
+    figures = [(figure.caption, figure.path) for figure in settings.report_figures]
+    figures += [
+        (f"Chart the router saw: {name}", f"sample_charts/{name}.png")
+        for name in sorted(sample_charts)
+    ]
+    return gather_report(sections, figures, settings.report_title)
+
+
+SECTIONS = {
+    "main": "Main table",
+    "significance": "Significance",
+    "costs": "Cost sensitivity",
+    "regimes": "Results by regime",
+    "attribution": "Per-expert attribution",
+    "mmdrex": "MM-DREX and its ablations (expert_rl stage)",
+    "router": "Router evaluation (router_sft stage)",
+    "experts": "Experts alone (experts stage)",
+    "labels": "Regime labels (labeling stage)",
+}

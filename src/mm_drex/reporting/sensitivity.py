@@ -16,6 +16,7 @@ import pandas as pd
 from mm_drex.backtest import ExposureLimits, market_returns, run_backtest
 from mm_drex.backtest.metrics import aggregate_seeds, performance_summary
 from mm_drex.backtest.sleeves import AVERAGE_NAME
+from mm_drex.markdown import markdown_table
 
 SENSITIVITY_METRICS = (
     "total_return",
@@ -120,10 +121,11 @@ def cost_sensitivity_markdown(table: pd.DataFrame, metric: str = "sharpe") -> st
         f"Seed-mean {metric} of each strategy when every instrument's cost is set "
         "to the column's bps of traded notional (same exposures, same engine).",
         "",
-        "| strategy | name | " + " | ".join(f"{c:g} bps" for c in costs) + " |",
-        "|---|---|" + "---:|" * len(costs),
     ]
-    for (strategy, name), row in wide.iterrows():
-        cells = " | ".join("–" if pd.isna(v) else f"{v:.2f}" for v in row)
-        lines.append(f"| {strategy} | {name} | {cells} |")
+    rows = [
+        [strategy, name, *("–" if pd.isna(v) else f"{v:.2f}" for v in row)]
+        for (strategy, name), row in wide.iterrows()
+    ]
+    header = ["strategy", "name", *(f"{c:g} bps" for c in costs)]
+    lines.append(markdown_table(header, rows, align="llr"))
     return "\n".join(lines) + "\n"

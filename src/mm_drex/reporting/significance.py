@@ -33,13 +33,17 @@ baseline both have a return:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from arch.bootstrap import SPA
 
-from mm_drex.backtest.metrics import sharpe_difference_interval, sharpe_ratio
+from mm_drex.backtest.metrics import (
+    BootstrapSettings,
+    sharpe_difference_interval,
+    sharpe_ratio,
+)
+from mm_drex.markdown import markdown_table
 
 RETURN_KEYS = ["strategy", "name", "timestamp"]
 SHARPE_DIFFERENCE_COLUMNS = [
@@ -141,7 +145,7 @@ def significance_tables(
     lead: str,
     baselines: Sequence[str],
     periods_per_year: Mapping[str, float],
-    bootstrap: Mapping[str, Any],
+    bootstrap: BootstrapSettings | Mapping[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sharpe-difference intervals and SPA tests of ``lead`` against baselines.
 
@@ -150,7 +154,8 @@ def significance_tables(
         lead: the strategy under test (``mm_drex``).
         baselines: the baselines to compare against (those absent are skipped).
         periods_per_year: per ``name``, the annualisation of its Sharpe.
-        bootstrap: ``n_boot``, ``block_length``, ``confidence``, ``seed``.
+        bootstrap: ``n_boot``, ``block_length``, ``confidence``, ``seed``
+            (the backtest's, with ``reporting.significance`` overrides).
 
     Returns:
         ``(sharpe_differences, spa)``: one row per (name, baseline) with
@@ -159,10 +164,9 @@ def significance_tables(
         and ``p_any_baseline_beats_lead``, filled on the ALL row). Both are
         empty when ``lead`` has no returns.
     """
-    n_boot = int(bootstrap.get("n_boot", 1000))
-    block = int(bootstrap.get("block_length", 20))
-    confidence = float(bootstrap.get("confidence", 0.95))
-    seed = int(bootstrap.get("seed", 42))
+    bootstrap = BootstrapSettings.of(bootstrap)
+    n_boot, block = bootstrap.n_boot, bootstrap.block_length
+    confidence, seed = bootstrap.confidence, bootstrap.seed
     sharpe_rows, spa_rows = [], []
     if returns.empty or lead not in set(returns["strategy"]):
         return (
@@ -256,6 +260,18 @@ def significance_tables(
     )
 
 
+def _spa_row(r: dict) -> list:
+    reverse = r["p_any_baseline_beats_lead"]
+    return [
+        r["name"],
+        r["baseline"],
+        r["n_bars"],
+        f"{r['mean_return_difference'] * 1e4:.2f}",
+        f"{r['p_lead_beats']:.3f}",
+        "" if pd.isna(reverse) else f"{reverse:.3f}",
+    ]
+
+
 def significance_markdown(
     sharpe_differences: pd.DataFrame, spa: pd.DataFrame, lead: str
 ) -> str:
@@ -270,18 +286,24 @@ def significance_markdown(
         f"Sharpe difference `{lead}` − baseline on the common bars (seed-average "
         "return series), percentile moving-block bootstrap interval.",
         "",
-        "| name | baseline | bars | Sharpe | baseline Sharpe | difference | CI | "
-        "significant |",
-        "|---|---|---:|---:|---:|---:|---|---|",
-    ]
-    for r in sharpe_differences.to_dict("records"):
-        lines.append(
-            f"| {r['name']} | {r['baseline']} | {r['n_bars']} | {r['sharpe']:.2f} | "
-            f"{r['baseline_sharpe']:.2f} | {r['sharpe_difference']:.2f} | "
-            f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}] | "
-            f"{'yes' if r['significant'] else 'no'} |"
-        )
-    lines += [
+        markdown_table(
+            ["name", "baseline", "bars", "Sharpe", "baseline Sharpe", "difference"]
+            + ["CI", "significant"],
+            [
+                [
+                    r["name"],
+                    r["baseline"],
+                    r["n_bars"],
+                    f"{r['sharpe']:.2f}",
+                    f"{r['baseline_sharpe']:.2f}",
+                    f"{r['sharpe_difference']:.2f}",
+                    f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
+                    "yes" if r["significant"] else "no",
+                ]
+                for r in sharpe_differences.to_dict("records")
+            ],
+            align="llrrrrll",
+        ),
         "",
         "Hansen's SPA with loss = −return. `p(lead beats)`: null \"the lead does "
         'not beat this baseline" (SPA with the baseline as benchmark and the '
@@ -291,15 +313,31 @@ def significance_markdown(
         'lead)`: Hansen\'s direction, null "no baseline beats the lead"; small '
         "= some baseline is significantly better.",
         "",
-        "| name | baseline | bars | mean return diff (bp/bar) | p(lead beats) | "
-        "p(any baseline beats lead) |",
-        "|---|---|---:|---:|---:|---:|",
+        markdown_table(
+            ["name", "baseline", "bars", "mean return diff (bp/bar)"]
+            + ["p(lead beats)", "p(any baseline beats lead)"],
+            [_spa_row(r) for r in spa.to_dict("records")],
+            align="llr",
+        ),
     ]
-    for r in spa.to_dict("records"):
-        reverse = r["p_any_baseline_beats_lead"]
-        lines.append(
-            f"| {r['name']} | {r['baseline']} | {r['n_bars']} | "
-            f"{r['mean_return_difference'] * 1e4:.2f} | {r['p_lead_beats']:.3f} | "
-            f"{'' if pd.isna(reverse) else f'{reverse:.3f}'} |"
-        )
     return "\n".join(lines) + "\n"
+
+
+def significance_report(
+    market_returns: pd.DataFrame,
+    metrics: pd.DataFrame,
+    lead: str,
+    baselines: Sequence[str],
+    bootstrap: BootstrapSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """:func:`significance_tables` on the market portfolios (annualised with
+    each market's ``periods_per_year`` from the metrics) and their markdown."""
+    returns = market_returns.rename(columns={"market": "name"})
+    periods = (
+        metrics[metrics["level"] == "market"]
+        .groupby("name")["periods_per_year"]
+        .first()
+        .to_dict()
+    )
+    sharpe, spa = significance_tables(returns, lead, baselines, periods, bootstrap)
+    return sharpe, spa, significance_markdown(sharpe, spa, lead)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mm_drex.backtest.metrics import METRIC_NAMES, aggregate_seeds
+from mm_drex.backtest.settings import BacktestSettings
+from mm_drex.markdown import markdown_table
 
 RESULT_GROUP_COLUMNS = ["strategy", "level", "name", "market", "periods_per_year"]
 LEVELS = {
@@ -67,15 +70,6 @@ def format_metric(mean: float, sd: float, metric: str) -> str:
     return _cell(mean, sd, scale, decimals)
 
 
-def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _format_level(table: pd.DataFrame, metrics: Sequence[str]) -> str:
     header = ["name", "strategy", "seeds", "bars"] + [
         METRIC_FORMATS[m][0] for m in metrics
@@ -99,7 +93,7 @@ def _format_level(table: pd.DataFrame, metrics: Sequence[str]) -> str:
             low, high = record["sharpe_ci_low_mean"], record["sharpe_ci_high_mean"]
             row.append(f"[{low:.2f}, {high:.2f}]" if np.isfinite(low) else "–")
         rows.append(row)
-    return _markdown_table(header, rows)
+    return markdown_table(header, rows)
 
 
 def results_markdown(
@@ -170,7 +164,7 @@ def results_markdown(
             "",
             "## Sharpe difference against the benchmark (block bootstrap)",
             "",
-            _markdown_table(header, rows),
+            markdown_table(header, rows),
         ]
     if not selection.empty:
         rows = [
@@ -189,8 +183,26 @@ def results_markdown(
             "",
             "## Baseline parameters chosen on validation",
             "",
-            _markdown_table(
+            markdown_table(
                 ["strategy", "seed", "instrument", "parameters", "val Sharpe"], rows
             ),
         ]
     return "\n".join(parts) + "\n"
+
+
+def results_report(
+    results: pd.DataFrame,
+    sharpe_tests: pd.DataFrame,
+    selection: pd.DataFrame,
+    backtest: BacktestSettings,
+    metrics: Sequence[str],
+) -> str:
+    """:func:`results_markdown` with the backtest's segment, costs and limits."""
+    overrides = backtest.cost_override_bps
+    context = {
+        "segment": backtest.segment,
+        "cost": "per instrument from the instruments table (10 bps default)"
+        + (f", overridden by {overrides}" if overrides else ""),
+        "limits": ", ".join(f"{k}={v}" for k, v in asdict(backtest.limits).items()),
+    }
+    return results_markdown(results, sharpe_tests, selection, context, metrics)

@@ -25,14 +25,15 @@ experts' default pools. :class:`BatchRoutingEnv` steps ``B`` episodes at once
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from mm_drex.backtest.projection import ExposureLimits
+from mm_drex.config import Settings, setting
 from mm_drex.experts.templates import EXPERTS
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.rl.panel import PanelArrays
@@ -43,7 +44,7 @@ LOG_FLOOR = 1e-12
 
 
 @dataclass(frozen=True)
-class ActionConfig:
+class ActionConfig(Settings):
     """How an action adjusts the routing (``params:expert_rl.env``).
 
     ``max_logit_shift``: bound of every action component; ``pool_choice``:
@@ -51,24 +52,11 @@ class ActionConfig:
     ``episode_bars``: decisions per training episode.
     """
 
-    max_logit_shift: float = 2.0
-    pool_choice: bool = True
-    episode_bars: int = 128
+    group: ClassVar[str] = "expert_rl.env"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> ActionConfig:
-        params = dict(params or {})
-        unknown = set(params) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(
-                f"parameters expert_rl.env: unknown key(s) {sorted(unknown)}; "
-                f"allowed: {[f.name for f in fields(cls)]}"
-            )
-        return cls(
-            max_logit_shift=float(params.get("max_logit_shift", cls.max_logit_shift)),
-            pool_choice=bool(params.get("pool_choice", cls.pool_choice)),
-            episode_bars=int(params.get("episode_bars", cls.episode_bars)),
-        )
+    max_logit_shift: float = setting(2.0, gt=0)
+    pool_choice: bool = True
+    episode_bars: int = setting(128, ge=2)
 
     @property
     def action_dim(self) -> int:

@@ -8,14 +8,20 @@ trained policy is expected to earn more reward than both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import torch
 
 from mm_drex.backtest.projection import ExposureLimits
+from mm_drex.backtest.settings import BacktestSettings
 from mm_drex.rl.env import BatchRoutingEnv
 from mm_drex.rl.panel import PanelArrays
 from mm_drex.rl.ppo import random_policy, segment_score, torch_policy
-from mm_drex.rl.training import LoadedPolicies
+from mm_drex.rl.settings import RLSettings
+from mm_drex.rl.training import LoadedPolicies, load_policies
 
 AVERAGE = "equal_market_average"
 
@@ -71,3 +77,23 @@ def policy_comparison(
         "sharpe",
     ]
     return out[columns]
+
+
+def stage_policy_comparison(
+    rl_panel: pd.DataFrame,
+    instruments: pd.DataFrame,
+    rl_policy: Mapping[str, torch.Tensor],
+    rl_policy_config: Mapping[str, Any],
+    settings: RLSettings,
+    backtest: BacktestSettings,
+) -> pd.DataFrame:
+    """:func:`policy_comparison` of the saved policies on
+    ``expert_rl.comparison.segment``, with the backtest's costs and limits."""
+    torch.set_num_threads(settings.num_threads)
+    return policy_comparison(
+        PanelArrays.for_backtest(rl_panel, instruments, backtest),
+        load_policies(rl_policy, rl_policy_config),
+        backtest.limits,
+        settings.comparison.segment,
+        settings.comparison.random_seed,
+    )

@@ -31,10 +31,12 @@ import pandas as pd
 
 from mm_drex.backtest.engine import BPS, asset_returns
 from mm_drex.backtest.projection import ExposureLimits, exposure_bounds
+from mm_drex.backtest.settings import BacktestSettings
 from mm_drex.backtest.sleeves import market_of_instruments, resolve_cost_bps
 from mm_drex.data.split import assign_segments
 from mm_drex.experts.history import market_of, pooling_groups
 from mm_drex.experts.pools import member_weights, pool_members
+from mm_drex.experts.settings import ExpertSettings
 from mm_drex.experts.templates import EXPERTS
 from mm_drex.regimes.labels import REGIMES
 
@@ -159,6 +161,47 @@ def _wide_experts(expert_exposures: pd.DataFrame) -> pd.DataFrame:
             )
         out[f"member_{expert}"] = wide[("driving_member", expert)].astype(str)
     return out.reset_index()
+
+
+def stage_panel(
+    router_weights: pd.DataFrame,
+    router_states: pd.DataFrame,
+    expert_exposures: pd.DataFrame,
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    chart_index: pd.DataFrame,
+    regimes: pd.DataFrame,
+    expert_pools: Mapping[str, Any],
+    experts: ExpertSettings,
+    markets: Mapping[str, Sequence[str]],
+    no_chart_weights: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`build_panel` with the experts' pool priors (their pooling
+    settings) and, when given and not empty, the no-chart router's weights."""
+    priors = pool_priors(
+        expert_pools,
+        instruments,
+        markets,
+        experts.pool_by,
+        experts.pooling.temperature,
+    )
+    extra = None
+    if no_chart_weights is not None and len(no_chart_weights):
+        extra = {"no_chart": no_chart_weights}
+    return build_panel(
+        router_weights,
+        router_states,
+        expert_exposures,
+        ohlcv,
+        instruments,
+        split,
+        chart_index,
+        regimes,
+        priors,
+        markets,
+        extra_weights=extra,
+    )
 
 
 def build_panel(
@@ -319,6 +362,18 @@ class PanelArrays:
 
     def __len__(self) -> int:
         return len(self.z)
+
+    @classmethod
+    def for_backtest(
+        cls,
+        panel: pd.DataFrame,
+        instruments: pd.DataFrame,
+        backtest: BacktestSettings,
+    ) -> PanelArrays:
+        """:meth:`from_panel` with the backtest's limits and costs."""
+        return cls.from_panel(
+            panel, instruments, backtest.limits, backtest.cost_override_bps
+        )
 
     @classmethod
     def from_panel(

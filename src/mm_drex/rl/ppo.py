@@ -24,9 +24,9 @@ are seeded; no other randomness).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mm_drex.backtest.metrics import sharpe_ratio
+from mm_drex.config import Settings, setting
 from mm_drex.rl.env import (
     LOG_FLOOR,
     N_EXPERTS,
@@ -51,46 +52,26 @@ SELECTION_METRICS = ("sharpe", "reward")
 
 
 @dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(Settings):
     """PPO hyper-parameters (``params:expert_rl.ppo``)."""
 
-    iterations: int = 60
-    episodes_per_iteration: int = 128
-    epochs: int = 3
-    minibatch_size: int = 2048
-    learning_rate: float = 1e-3
-    gamma: float = 0.95
-    gae_lambda: float = 0.9
-    clip_range: float = 0.2
-    value_coef: float = 0.5
-    entropy_coef: float = 0.001
-    kl_coef: float = 0.05
-    max_grad_norm: float = 0.5
-    hidden: tuple[int, ...] = (64, 64)
-    init_log_std: float = 0.0
-    eval_every: int = 5
+    group: ClassVar[str] = "expert_rl.ppo"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> PPOConfig:
-        params = dict(params or {})
-        names = {f.name: f for f in fields(cls)}
-        unknown = set(params) - set(names)
-        if unknown:
-            raise ValueError(
-                f"parameters expert_rl.ppo: unknown key(s) {sorted(unknown)}; "
-                f"allowed: {sorted(names)}"
-            )
-        values: dict[str, Any] = {}
-        for key, value in params.items():
-            default = getattr(cls, key)
-            if key == "hidden":
-                values[key] = tuple(int(v) for v in value)
-            else:
-                values[key] = type(default)(value)
-        config = cls(**values)
-        if config.iterations < 1 or config.eval_every < 1:
-            raise ValueError("expert_rl.ppo.iterations and eval_every must be >= 1")
-        return config
+    iterations: int = setting(60, ge=1)
+    episodes_per_iteration: int = setting(128, ge=1)
+    epochs: int = setting(3, ge=1)
+    minibatch_size: int = setting(2048, ge=1)
+    learning_rate: float = setting(1e-3, gt=0)
+    gamma: float = setting(0.95, ge=0, le=1)
+    gae_lambda: float = setting(0.9, ge=0, le=1)
+    clip_range: float = setting(0.2, gt=0)
+    value_coef: float = setting(0.5, ge=0)
+    entropy_coef: float = setting(0.001, ge=0)
+    kl_coef: float = setting(0.05, ge=0)
+    max_grad_norm: float = setting(0.5, gt=0)
+    hidden: tuple[int, ...] = setting((64, 64), ge=1)
+    init_log_std: float = 0.0
+    eval_every: int = setting(5, ge=1)
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:

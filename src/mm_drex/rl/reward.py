@@ -31,43 +31,28 @@ it. ``σ² ← (1−α)σ² + α r_net²`` with ``α = 1 − 2^(−1/halflife)``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from mm_drex.backtest.engine import account, drifted_exposure
 from mm_drex.backtest.projection import ExposureLimits, project_bounds_and_leverage
+from mm_drex.config import Settings, setting
 
 
 @dataclass(frozen=True)
-class RewardConfig:
+class RewardConfig(Settings):
     """Penalty weights of the reward (``params:expert_rl.reward``)."""
 
-    reward_scale: float = 100.0
-    lambda_drawdown: float = 0.01
-    lambda_volatility: float = 0.05
-    lambda_turnover: float = 0.0005
-    lambda_weight_change: float = 0.0005
-    volatility_halflife: float = 20.0
+    group: ClassVar[str] = "expert_rl.reward"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> RewardConfig:
-        params = dict(params or {})
-        unknown = set(params) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(
-                f"parameters expert_rl.reward: unknown key(s) {sorted(unknown)}; "
-                f"allowed: {[f.name for f in fields(cls)]}"
-            )
-        config = cls(**{k: float(v) for k, v in params.items()})
-        if not config.volatility_halflife > 0:
-            raise ValueError(
-                f"expert_rl.reward.volatility_halflife must be > 0, "
-                f"got {config.volatility_halflife}"
-            )
-        return config
+    reward_scale: float = setting(100.0, gt=0)
+    lambda_drawdown: float = setting(0.01, ge=0)
+    lambda_volatility: float = setting(0.05, ge=0)
+    lambda_turnover: float = setting(0.0005, ge=0)
+    lambda_weight_change: float = setting(0.0005, ge=0)
+    volatility_halflife: float = setting(20.0, gt=0)
 
     @property
     def volatility_alpha(self) -> float:

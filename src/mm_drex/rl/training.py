@@ -23,67 +23,12 @@ import pandas as pd
 import torch
 
 from mm_drex.backtest.projection import ExposureLimits
+from mm_drex.backtest.settings import BacktestSettings
 from mm_drex.rl.env import ActionConfig, BatchRoutingEnv, observation_names
 from mm_drex.rl.panel import PanelArrays
 from mm_drex.rl.ppo import ActorCritic, PPOConfig, TrainedPolicy, train_ppo
 from mm_drex.rl.reward import RewardConfig
-
-
-@dataclass(frozen=True)
-class RLSettings:
-    """``params:expert_rl`` as typed settings."""
-
-    seeds: tuple[int, ...]
-    num_threads: int
-    action: ActionConfig
-    reward: RewardConfig
-    ppo: PPOConfig
-    train_segment: str
-    selection_segment: str
-    selection_metric: str
-    penalty_grid: tuple[dict[str, Any], ...]
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> RLSettings:
-        selection = dict(params.get("selection") or {})
-        grid = tuple(dict(g or {}) for g in (selection.get("penalty_grid") or [{}]))
-        allowed = {f.name for f in dataclasses.fields(RewardConfig)} | {
-            f.name for f in dataclasses.fields(PPOConfig)
-        }
-        for entry in grid:
-            unknown = set(entry) - allowed
-            if unknown:
-                raise ValueError(
-                    f"parameters expert_rl.selection.penalty_grid: unknown key(s) "
-                    f"{sorted(unknown)}; keys of expert_rl.reward or expert_rl.ppo"
-                )
-        seeds = tuple(int(s) for s in params["seeds"])
-        if not seeds:
-            raise ValueError("parameters expert_rl.seeds: give at least one seed")
-        return cls(
-            seeds=seeds,
-            num_threads=int(params.get("num_threads", 1)),
-            action=ActionConfig.from_params(params.get("env")),
-            reward=RewardConfig.from_params(params.get("reward")),
-            ppo=PPOConfig.from_params(params.get("ppo")),
-            train_segment=str(params.get("train_segment", "train")),
-            selection_segment=str(selection.get("segment", "val")),
-            selection_metric=str(selection.get("metric", "sharpe")),
-            penalty_grid=grid,
-        )
-
-    def configured(
-        self, overrides: Mapping[str, Any]
-    ) -> tuple[RewardConfig, PPOConfig]:
-        """Reward and PPO configurations with one grid entry's overrides."""
-        reward_keys = {f.name for f in dataclasses.fields(RewardConfig)}
-        reward = dataclasses.replace(
-            self.reward,
-            **{k: float(v) for k, v in overrides.items() if k in reward_keys},
-        )
-        ppo_values = {k: v for k, v in overrides.items() if k not in reward_keys}
-        ppo = PPOConfig.from_params({**dataclasses.asdict(self.ppo), **ppo_values})
-        return reward, ppo
+from mm_drex.rl.settings import RLSettings
 
 
 @dataclass
@@ -225,3 +170,21 @@ def load_policies(
         model.load_state_dict(state)
         models[int(seed)] = model.eval()
     return LoadedPolicies(models, action, reward, int(config["state_dim"]))
+
+
+def fit_policies(
+    rl_panel: pd.DataFrame,
+    instruments: pd.DataFrame,
+    settings: RLSettings,
+    backtest: BacktestSettings,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """The protocol of the module docstring on the stage's panel, with the
+    backtest's costs and limits.
+
+    Returns the policies' tensors, the JSON config that rebuilds them, the
+    training log and the penalty-grid selection table.
+    """
+    panel = PanelArrays.for_backtest(rl_panel, instruments, backtest)
+    result = train_policies(panel, settings, backtest.limits)
+    tensors, config = policy_artifacts(result, settings, panel.z.shape[1])
+    return tensors, config, result.log, result.selection

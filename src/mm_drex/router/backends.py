@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from mm_drex.router.compact import CompactBackend
-from mm_drex.router.hf_vlm import HFVLMBackend, HFVLMConfig
-from mm_drex.router.model import CompactRouterConfig
+from mm_drex.router.hf_vlm import HFVLMBackend
+from mm_drex.router.settings import RouterSettings
 from mm_drex.router.train import RuntimeConfig
 
 BACKENDS = {"compact": CompactBackend, "hf_vlm": HFVLMBackend}
@@ -27,38 +27,33 @@ BACKENDS = {"compact": CompactBackend, "hf_vlm": HFVLMBackend}
 
 def make_backend(
     name: str,
-    settings: dict[str, Any],
+    settings: RouterSettings,
     runtime: RuntimeConfig,
     feature_names: list[str],
-    temporal_steps: int,
-    modalities: list[str] | None = None,
+    modalities: list[str] | tuple[str, ...] | None = None,
 ) -> CompactBackend | HFVLMBackend:
-    """A fresh backend from its parameters section (``params:router_sft.<name>``).
+    """A fresh backend from the router's settings (``params:router_sft``).
 
     Args:
         feature_names: the temporal feature columns, in input order.
         modalities: compact only: override the views used (ablations).
     """
-    settings = {k: v for k, v in dict(settings or {}).items() if k != "training"}
     if name == "compact":
-        text = {
-            k: settings.pop(k)
-            for k in ("text_max_tokens", "text_batch_size", "trunk_batch_size")
-            if k in settings
-        }
-        if modalities is not None:
-            settings["modalities"] = list(modalities)
-        config = CompactRouterConfig(
-            n_features=len(feature_names), temporal_steps=temporal_steps, **settings
+        compact = settings.compact
+        config = compact.router_config(
+            len(feature_names), settings.temporal.steps, modalities
         )
-        return CompactBackend(config, runtime, **text)
+        return CompactBackend(
+            config,
+            runtime,
+            text_max_tokens=compact.text_max_tokens,
+            text_batch_size=compact.text_batch_size,
+            trunk_batch_size=compact.trunk_batch_size,
+        )
     if name == "hf_vlm":
         if modalities is not None:
             raise ValueError("modality ablations are trained with the compact backend")
-        return HFVLMBackend(
-            HFVLMConfig.from_params({"feature_names": feature_names, **settings}),
-            runtime,
-        )
+        return HFVLMBackend(settings.hf_vlm_config(list(feature_names)), runtime)
     raise ValueError(f"unknown router backend {name!r}; known: {sorted(BACKENDS)}")
 
 

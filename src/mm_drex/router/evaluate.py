@@ -1,126 +1,72 @@
-"""Scores of a regime classifier: accuracy, macro-F1, confusion matrix, and
-the evaluation report (table, markdown, confusion-matrix figure)."""
+"""The router stage's evaluation: the router, the majority class (of the
+fitting rows) and the view ablations on val and test (the report is
+:mod:`mm_drex.reporting.router`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
-from sklearn.metrics import confusion_matrix, f1_score
 
-from mm_drex.router.data import REGIMES
-
-
-def classification_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Accuracy and macro-F1 (over the three regimes) of labelled rows
-    (``y_true >= 0``); NaN when there is none."""
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    labelled = y_true >= 0
-    n = int(labelled.sum())
-    if n == 0:
-        return {"n": 0, "accuracy": float("nan"), "macro_f1": float("nan")}
-    t, p = y_true[labelled], y_pred[labelled]
-    return {
-        "n": n,
-        "accuracy": float((t == p).mean()),
-        "macro_f1": float(
-            f1_score(
-                t, p, labels=list(range(len(REGIMES))), average="macro", zero_division=0
-            )
-        ),
-    }
+from mm_drex.router.data import KEY_COLUMNS, REGIMES, RouterInputs, training_rows
+from mm_drex.router.scores import evaluation_table, regime_confusion
+from mm_drex.router.settings import RouterSettings
 
 
-def regime_confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Counts ``(3, 3)``: rows = true regime, columns = predicted, labelled rows only."""
-    y_true = np.asarray(y_true)
-    labelled = y_true >= 0
-    return confusion_matrix(
-        y_true[labelled], np.asarray(y_pred)[labelled], labels=list(range(len(REGIMES)))
-    )
+def router_evaluation(
+    points: pd.DataFrame,
+    router_weights: pd.DataFrame,
+    ablation_predictions: pd.DataFrame,
+    settings: RouterSettings,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], list[str]]:
+    """Accuracy and macro-F1 on val and test of the router, the majority class
+    (of the fitting rows) and the view ablations.
 
-
-def evaluation_table(
-    regime_id: np.ndarray,
-    segments: np.ndarray,
-    predictions: Mapping[str, np.ndarray],
-    evaluated_segments: tuple[str, ...] = ("val", "test"),
-) -> pd.DataFrame:
-    """One row per (model, segment): n, accuracy, macro_f1.
-
-    Args:
-        regime_id: ``(N,)`` true regime ids, -1 = no label.
-        segments: ``(N,)`` segment of each decision point.
-        predictions: ``{model name: (N,) predicted regime ids}``.
+    Returns the table, the router's confusion matrices per segment and one
+    note per row explaining how it was obtained.
     """
-    rows = []
-    for model, predicted in predictions.items():
-        for segment in evaluated_segments:
-            in_segment = segments == segment
-            scores = classification_scores(regime_id[in_segment], predicted[in_segment])
-            rows.append({"model": model, "segment": segment, **scores})
-    return pd.DataFrame(rows, columns=["model", "segment", "n", "accuracy", "macro_f1"])
-
-
-def _markdown_table(table: pd.DataFrame) -> str:
-    header = "| " + " | ".join(table.columns) + " |"
-    rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    lines = [header, rule]
-    for _, row in table.iterrows():
-        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.to_numpy()]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def evaluation_markdown(
-    table: pd.DataFrame, confusions: Mapping[str, np.ndarray], notes: list[str]
-) -> str:
-    """The evaluation report as markdown: the table, the router's confusion
-    matrices per segment, and notes on how each row was obtained."""
-    parts = ["# Router SFT evaluation", "", _markdown_table(table), ""]
-    for segment, matrix in confusions.items():
-        frame = pd.DataFrame(matrix, columns=[f"pred {r}" for r in REGIMES])
-        frame.insert(0, "true", list(REGIMES))
-        parts += [
-            f"## Confusion matrix, router, {segment}",
-            "",
-            _markdown_table(frame),
-            "",
-        ]
-    parts += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
-    return "\n".join(parts)
-
-
-def confusion_figure(confusions: Mapping[str, np.ndarray]):
-    """A matplotlib figure with one confusion-matrix panel per segment
-    (row-normalised colours, counts written in the cells)."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4.2 * len(confusions), 3.8))
-    axes = figure.subplots(1, len(confusions), squeeze=False)
-    for axis, (segment, matrix) in zip(axes[0], confusions.items(), strict=True):
-        totals = matrix.sum(axis=1, keepdims=True)
-        share = np.divide(
-            matrix, totals, out=np.zeros_like(matrix, dtype=float), where=totals > 0
+    points = points.reset_index(drop=True)
+    keys = points[["instrument", "timestamp"]]
+    if not keys.equals(router_weights[["instrument", "timestamp"]]):
+        raise ValueError("router_weights rows are not in router_decision_points order")
+    regime_id = points["regime_id"].to_numpy()
+    segments = points["segment"].to_numpy()
+    router_pred = router_weights[[f"p_{r}" for r in REGIMES]].to_numpy().argmax(axis=1)
+    training = settings.training_for(settings.backend)
+    labels_only = RouterInputs(
+        keys=points[KEY_COLUMNS],
+        temporal=np.zeros((len(points), 1, 1), dtype=np.float32),
+        text_ids=np.zeros(len(points), dtype=np.int64),
+        texts=[""],
+        regime_id=regime_id,
+    )
+    fit = training_rows(labels_only, "train", training.max_train_samples, settings.seed)
+    majority = int(np.bincount(regime_id[fit], minlength=len(REGIMES)).argmax())
+    predictions = {
+        "router": router_pred,
+        "majority_class": np.full(len(points), majority),
+    }
+    for model, frame in ablation_predictions.groupby("model", sort=False):
+        merged = keys.merge(
+            frame[["instrument", "timestamp", "regime_pred"]], how="left"
         )
-        axis.imshow(share, cmap="Blues", vmin=0, vmax=1)
-        for i in range(matrix.shape[0]):
-            for j in range(matrix.shape[1]):
-                colour = "white" if share[i, j] > 0.5 else "black"
-                axis.text(
-                    j,
-                    i,
-                    f"{matrix[i, j]}\n{share[i, j]:.0%}",
-                    ha="center",
-                    va="center",
-                    color=colour,
-                )
-        axis.set_xticks(range(len(REGIMES)), REGIMES)
-        axis.set_yticks(range(len(REGIMES)), REGIMES)
-        axis.set_xlabel("predicted regime")
-        axis.set_ylabel("true regime")
-        axis.set_title(f"router, {segment}")
-    figure.tight_layout()
-    return figure
+        predictions[model] = merged["regime_pred"].fillna(-1).to_numpy(dtype=np.int64)
+    table = evaluation_table(regime_id, segments, predictions)
+    confusions = {
+        segment: regime_confusion(
+            regime_id[segments == segment], router_pred[segments == segment]
+        )
+        for segment in ("val", "test")
+    }
+    notes = [
+        f"router: backend `{settings.backend}`, all views, epoch selected on val "
+        "macro-F1 (val rows are never fitted; test rows are only predicted).",
+        f"majority_class: always predicts '{REGIMES[majority]}', the most frequent "
+        "regime of the fitting rows.",
+        *[
+            f"{model}: compact router trained from scratch with only {', '.join(views)} "
+            "(the other views absent at train and evaluation time), same rows, seed "
+            "and schedule."
+            for model, views in settings.ablations.items()
+        ],
+    ]
+    return table, confusions, notes

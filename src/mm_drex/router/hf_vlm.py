@@ -23,14 +23,16 @@ frozen. See docs/router.md for a recipe on one GPU.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mm_drex.config import Settings, read_settings, setting, settings_error
 from mm_drex.router.compact import RouterPrediction
 from mm_drex.router.data import EXPERTS, REGIMES, RouterInputs
 from mm_drex.router.train import (
@@ -54,8 +56,12 @@ PROMPT_TEMPLATE = (
 
 
 @dataclass
-class HFVLMConfig:
-    """Settings of the ``hf_vlm`` backend (``params:router_sft.hf_vlm``)."""
+class HFVLMConfig(Settings):
+    """Settings of the ``hf_vlm`` backend (``params:router_sft.hf_vlm``, whose
+    ``training`` key overrides ``router_sft.training`` for this backend), saved
+    as JSON with the trained tensors."""
+
+    group: ClassVar[str] = "router_sft.hf_vlm"
 
     model_path: str
     # passed to AutoProcessor.from_pretrained, e.g. {min_pixels: 50176} so that
@@ -63,28 +69,30 @@ class HFVLMConfig:
     processor_kwargs: dict[str, Any] = field(default_factory=dict)
     feature_names: list[str] = field(default_factory=list)
     summary_features: list[str] | None = None  # None = every feature column
-    lora_r: int = 16
-    lora_alpha: float = 32.0
-    lora_dropout: float = 0.05
+    lora_r: int = setting(16, ge=1)
+    lora_alpha: float = setting(32.0, gt=0)
+    lora_dropout: float = setting(0.05, ge=0, lt=1)
     target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
     )
-    state_dim: int = 64
-    max_rationale_tokens: int = 12
+    state_dim: int = setting(64, ge=1)
+    max_rationale_tokens: int = setting(12, ge=0)
     gradient_checkpointing: bool = False
     prompt_template: str = PROMPT_TEMPLATE
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> HFVLMConfig:
-        params = {k: v for k, v in params.items() if k != "training"}
-        unknown = set(params) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"router_sft.hf_vlm: unknown keys {sorted(unknown)}")
+    def from_params(
+        cls, params: Mapping[str, Any] | None, group: str | None = None
+    ) -> HFVLMConfig:
+        group = group or cls.group
+        params = {k: v for k, v in dict(params or {}).items() if k != "training"}
         if not params.get("model_path"):
-            raise ValueError(
-                "router_sft.hf_vlm.model_path: give the folder of a local checkpoint"
+            raise settings_error(
+                f"{group}.model_path",
+                params.get("model_path"),
+                "give the folder of a local checkpoint",
             )
-        return cls(**params)
+        return read_settings(cls, params, group)
 
 
 class VLMRouter(nn.Module):

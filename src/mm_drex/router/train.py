@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from mm_drex.router.evaluate import classification_scores
+from mm_drex.config import Settings, setting
+from mm_drex.router.scores import classification_scores
 
 
 @dataclass
@@ -76,29 +77,29 @@ def configure_torch(runtime: RuntimeConfig) -> None:
     )
 
 
-@dataclass
-class TrainingConfig:
+@dataclass(frozen=True)
+class TrainingConfig(Settings):
     """SFT hyper-parameters (``params:router_sft.training``)."""
 
-    epochs: int = 8
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    soft_target_weight: float = 0.5
-    class_weights: str = "balanced"  # balanced | none
-    selection_metric: str = "macro_f1"  # macro_f1 | loss (on val)
-    patience: int | None = 3
-    grad_clip: float | None = 1.0
-    eval_batch_size: int = 512
-    max_train_samples: int | None = None
+    group: ClassVar[str] = "router_sft.training"
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any] | None) -> TrainingConfig:
-        params = dict(params or {})
-        unknown = set(params) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"router_sft.training: unknown keys {sorted(unknown)}")
-        return cls(**params)
+    epochs: int = setting(8, ge=1)
+    batch_size: int = setting(128, ge=1)
+    learning_rate: float = setting(1e-3, gt=0)
+    weight_decay: float = setting(0.01, ge=0)
+    soft_target_weight: float = setting(0.5, ge=0)
+    class_weights: str = setting("balanced", choices=("balanced", "none"))
+    selection_metric: str = setting("macro_f1", choices=("macro_f1", "loss"))
+    patience: int | None = setting(3, ge=1)
+    grad_clip: float | None = setting(1.0, gt=0)
+    eval_batch_size: int = setting(512, ge=1)
+    max_train_samples: int | None = setting(None, ge=1)
+
+    def with_overrides(
+        self, overrides: Mapping[str, Any], group: str
+    ) -> TrainingConfig:
+        """These settings with a backend's ``training`` overrides applied."""
+        return TrainingConfig.from_params({**asdict(self), **overrides}, group)
 
 
 def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -31,36 +31,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 
+from mm_drex.audit.decision_log import DECISION_LOG_COLUMNS, EXECUTION_COLUMNS
 from mm_drex.backtest.projection import ExposureLimits, project_bounds_and_leverage
-from mm_drex.charts.raster import RasterStyle
+from mm_drex.backtest.settings import BacktestSettings
+from mm_drex.charts.settings import ChartSettings
 from mm_drex.charts.store import pixel_sha256, render_points
-from mm_drex.charts.windows import chart_series_from_params
-from mm_drex.experts.history import build_histories, pooling_groups
+from mm_drex.config import Settings, setting
+from mm_drex.experts.history import market_histories
 from mm_drex.experts.pools import expert_exposure_table
+from mm_drex.experts.settings import ExpertSettings
 from mm_drex.features.normalise import apply_normaliser
-from mm_drex.features.sequence import FeatureSequences
-from mm_drex.features.temporal import FeatureSpec, compute_raw_features, feature_columns
-from mm_drex.features.text_view import TextSpec, build_text_view
+from mm_drex.features.settings import FeatureSettings
+from mm_drex.features.temporal import compute_raw_features
+from mm_drex.features.text_view import build_text_view
+from mm_drex.markdown import markdown_table
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.rl.env import BatchRoutingEnv, Rollout, rollout
-from mm_drex.rl.panel import PanelArrays, build_panel, pool_priors
+from mm_drex.rl.panel import PanelArrays, stage_panel
 from mm_drex.rl.ppo import torch_policy
 from mm_drex.rl.training import load_policies
-from mm_drex.router import (
-    EXPERTS,
-    RouterInputs,
-    RuntimeConfig,
-    configure_torch,
-    load_backend,
-)
-from mm_drex.router.data import strided_sequences
-from mm_drex.strategy.decision_log import DECISION_LOG_COLUMNS, EXECUTION_COLUMNS
+from mm_drex.router import EXPERTS, RouterInputs
+from mm_drex.router.io import predict_router, start_runtime, temporal_view
+from mm_drex.router.settings import RouterSettings
 from mm_drex.strategy.mmdrex import STRATEGY
 
 INFERENCE_COLUMNS = [
@@ -71,52 +69,44 @@ INFERENCE_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class InferenceConfig:
+class InferenceSettings(Settings):
     """``params:inference``.
 
-    ``instruments``: names (None = every instrument of ``ohlcv``); ``as_of``:
-    decide at the last bar at or before this timestamp (None = the last bar);
+    ``instruments``: names (null = every instrument of ``ohlcv``); ``as_of``:
+    decide at the last bar at or before this timestamp (null = the last bar);
     ``sleeve_history_bars``: decisions rolled forward from flat before the
     decision bar; ``sleeve_start``: or a timestamp where the sleeve starts
     flat (overrides ``sleeve_history_bars``); ``seed``: which trained policy.
     """
 
+    group: ClassVar[str] = "inference"
+
     instruments: tuple[str, ...] | None = None
     as_of: pd.Timestamp | None = None
-    sleeve_history_bars: int = 250
+    sleeve_history_bars: int = setting(250, ge=1)
     sleeve_start: pd.Timestamp | None = None
     seed: int = 42
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> InferenceConfig:
-        def timestamp(value: Any) -> pd.Timestamp | None:
-            return None if value in (None, "") else pd.Timestamp(value)
 
-        names = params.get("instruments")
-        config = cls(
-            instruments=None if not names else tuple(str(n) for n in names),
-            as_of=timestamp(params.get("as_of")),
-            sleeve_history_bars=int(params.get("sleeve_history_bars", 250)),
-            sleeve_start=timestamp(params.get("sleeve_start")),
-            seed=int(params.get("seed", 42)),
-        )
-        if config.sleeve_history_bars < 1:
-            raise ValueError("inference.sleeve_history_bars must be >= 1")
-        return config
+@dataclass(frozen=True)
+class StageSettings:
+    """The other stages' settings inference recomputes their views with."""
+
+    features: FeatureSettings
+    charts: ChartSettings
+    router: RouterSettings
+    experts: ExpertSettings
+    backtest: BacktestSettings
 
 
 def decision_windows(
-    ohlcv: pd.DataFrame, config: InferenceConfig, chart_window: int
+    ohlcv: pd.DataFrame, config: InferenceSettings, chart_window: int
 ) -> pd.DataFrame:
     """Per instrument: the decision bar ``t`` and the first bar of the sleeve window.
 
     Returns instrument, timestamp (of ``t``), t, first_t.
     """
-    names = (
-        list(pd.unique(ohlcv["instrument"]))
-        if config.instruments is None
-        else list(config.instruments)
-    )
+    names = list(config.instruments or pd.unique(ohlcv["instrument"]))
     rows = []
     for name in names:
         bars = ohlcv[ohlcv["instrument"] == name]
@@ -125,17 +115,12 @@ def decision_windows(
         timestamps = bars["timestamp"].to_numpy()
         t = len(bars) - 1
         if config.as_of is not None:
-            t = (
-                int(
-                    np.searchsorted(
-                        timestamps, np.datetime64(config.as_of), side="right"
-                    )
-                )
-                - 1
-            )
+            as_of = np.datetime64(config.as_of)
+            t = int(np.searchsorted(timestamps, as_of, side="right")) - 1
             if t < 0:
                 raise ValueError(
-                    f"instrument {name}: no bar at or before as_of {config.as_of}"
+                    f"instrument {name}: no bar at or before as_of {config.as_of} "
+                    "(parameters inference.as_of)"
                 )
         if t < chart_window - 1:
             raise ValueError(
@@ -143,11 +128,8 @@ def decision_windows(
                 f"{chart_window} bars of history; the router needs a full chart window"
             )
         if config.sleeve_start is not None:
-            first = int(
-                np.searchsorted(
-                    timestamps, np.datetime64(config.sleeve_start), side="left"
-                )
-            )
+            start = np.datetime64(config.sleeve_start)
+            first = int(np.searchsorted(timestamps, start, side="left"))
         else:
             first = t - config.sleeve_history_bars + 1
         first = min(max(first, chart_window - 1), t)
@@ -162,29 +144,49 @@ def decision_windows(
     return pd.DataFrame(rows)
 
 
+def bars_up_to_decisions(
+    ohlcv: pd.DataFrame, instruments: pd.DataFrame, windows: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Only bars ``<= t`` of each decided instrument (nothing after a decision
+    can leak in), its ``instruments`` rows, and the windows in universe order."""
+    ohlcv = ohlcv[ohlcv["instrument"].isin(windows["instrument"])]
+    cutoff = ohlcv["instrument"].map(windows.set_index("instrument")["timestamp"])
+    ohlcv = ohlcv[ohlcv["timestamp"] <= cutoff].reset_index(drop=True)
+    instruments = instruments[
+        instruments["instrument"].isin(windows["instrument"])
+    ].reset_index(drop=True)
+    order = {name: i for i, name in enumerate(instruments["instrument"])}
+    windows = windows.sort_values("instrument", key=lambda c: c.map(order))
+    return ohlcv, instruments, windows.reset_index(drop=True)
+
+
+def window_points(windows: pd.DataFrame) -> pd.DataFrame:
+    """Every decision point (instrument, t) of the sleeve windows."""
+    return pd.DataFrame(
+        [
+            {"instrument": w.instrument, "t": t}
+            for w in windows.itertuples(index=False)
+            for t in range(w.first_t, w.t + 1)
+        ]
+    )
+
+
 def router_views(
     ohlcv: pd.DataFrame,
     instruments: pd.DataFrame,
     split: pd.DataFrame,
     points: pd.DataFrame,
-    feature_params: Mapping[str, Any],
-    chart_params: Mapping[str, Any],
-    router_params: Mapping[str, Any],
     feature_normaliser: pd.DataFrame,
+    stages: StageSettings,
 ) -> tuple[RouterInputs, list[str]]:
-    """The router's inputs at ``points`` (instrument, t) and each chart's sha256."""
-    spec = FeatureSpec.from_params(feature_params.get("indicators"))
-    columns = feature_columns(spec)
-    raw = compute_raw_features(ohlcv, instruments, split, spec)
-    features = apply_normaliser(
-        raw, feature_normaliser, columns, float(feature_params["normaliser"]["clip"])
+    """The router's inputs at ``points`` (instrument, t) and each chart's
+    sha256, computed as the features, charts and router_inputs stages do."""
+    features, charts = stages.features, stages.charts
+    raw = compute_raw_features(ohlcv, instruments, split, features.indicators)
+    normalised = apply_normaliser(
+        raw, feature_normaliser, features.columns, features.normaliser.clip
     )
-    text = build_text_view(
-        ohlcv,
-        raw,
-        int(feature_params["window"]),
-        TextSpec.from_params(feature_params.get("text")),
-    )
+    text = build_text_view(ohlcv, raw, features.window, features.text)
     keys = points[["instrument", "t"]].merge(
         text[["instrument", "t", "timestamp", "segment", "text"]],
         on=["instrument", "t"],
@@ -193,61 +195,26 @@ def router_views(
     if keys["text"].isna().any():
         row = keys[keys["text"].isna()].iloc[0]
         raise ValueError(
-            f"instrument {row['instrument']}, bar {row['t']}: no text view (before the first window)"
+            f"instrument {row['instrument']}, bar {row['t']}: no text view "
+            "(before the first window)"
         )
     codes, texts = pd.factorize(keys["text"], sort=False)
-    temporal = strided_sequences(
-        FeatureSequences(features, columns).gather,
-        keys["instrument"].to_numpy(dtype=object),
-        keys["t"].to_numpy(),
-        int(router_params["temporal"]["steps"]),
-        int(router_params["temporal"]["stride"]),
-    )
-    series = chart_series_from_params(ohlcv, chart_params["series"])
-    charts = render_points(
-        series,
+    temporal = temporal_view(keys, normalised, features.columns, stages.router)
+    pixels = render_points(
+        charts.series.series(ohlcv),
         keys["instrument"].tolist(),
         keys["t"].to_numpy(),
-        int(chart_params["window"]),
-        RasterStyle.from_params(chart_params["raster"]),
+        charts.window,
+        charts.raster,
     )
     inputs = RouterInputs(
         keys=keys[["instrument", "timestamp", "segment"]],
         temporal=temporal,
         text_ids=codes.astype(np.int64),
         texts=list(texts),
-        charts=charts,
+        charts=pixels,
     )
-    return inputs, pixel_sha256(charts)
-
-
-def run_router(
-    inputs: RouterInputs,
-    router_model: Mapping[str, torch.Tensor],
-    router_config: Mapping[str, Any],
-    router_params: Mapping[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``router_weights``- and ``router_states``-shaped tables for ``inputs``."""
-    runtime = RuntimeConfig(
-        seed=int(router_params["seed"]),
-        num_threads=int(router_params["num_threads"]),
-        device=str(router_params["device"]),
-        precision=str(router_params["precision"]),
-    )
-    configure_torch(runtime)
-    backend = load_backend(dict(router_config), dict(router_model), runtime)
-    prediction = backend.predict(
-        inputs, batch_size=int(router_params.get("predict_batch_size", 512))
-    )
-    weights = inputs.keys.copy()
-    for i, regime in enumerate(REGIMES):
-        weights[f"p_{regime}"] = prediction.regime_probs[:, i]
-    for k, expert in enumerate(EXPERTS):
-        weights[f"w_{expert}"] = prediction.weights[:, k]
-    states = inputs.keys.copy()
-    for i in range(prediction.states.shape[1]):
-        states[f"z_{i:02d}"] = prediction.states[:, i]
-    return weights, states
+    return inputs, pixel_sha256(pixels)
 
 
 def latest_decisions(
@@ -260,55 +227,25 @@ def latest_decisions(
     expert_pools: Mapping[str, Any],
     rl_policy: Mapping[str, torch.Tensor],
     rl_policy_config: Mapping[str, Any],
-    config: InferenceConfig,
-    params: Mapping[str, Mapping[str, Any]],
+    config: InferenceSettings,
+    stages: StageSettings,
 ) -> pd.DataFrame:
     """The decision at each instrument's decision bar (module docstring).
-
-    Args:
-        params: ``features``, ``charts``, ``router_sft``, ``experts``,
-            ``backtest`` parameter sections.
 
     Returns:
         One row per instrument with :data:`INFERENCE_COLUMNS`.
     """
-    features, charts = params["features"], params["charts"]
-    experts, backtest = params["experts"], params["backtest"]
-    windows = decision_windows(ohlcv, config, int(charts["window"]))
-    ohlcv = ohlcv[ohlcv["instrument"].isin(windows["instrument"])]
-    # only bars <= t of each instrument: nothing after the decision can leak in
-    cutoff = ohlcv["instrument"].map(windows.set_index("instrument")["timestamp"])
-    ohlcv = ohlcv[ohlcv["timestamp"] <= cutoff].reset_index(drop=True)
-    instruments = instruments[
-        instruments["instrument"].isin(windows["instrument"])
-    ].reset_index(drop=True)
-    order = {name: i for i, name in enumerate(instruments["instrument"])}
-    windows = windows.sort_values("instrument", key=lambda c: c.map(order)).reset_index(
-        drop=True
-    )
-    points = pd.DataFrame(
-        [
-            {"instrument": w.instrument, "t": t}
-            for w in windows.itertuples(index=False)
-            for t in range(w.first_t, w.t + 1)
-        ]
-    )
+    windows = decision_windows(ohlcv, config, stages.charts.window)
+    ohlcv, instruments, windows = bars_up_to_decisions(ohlcv, instruments, windows)
     inputs, hashes = router_views(
-        ohlcv,
-        instruments,
-        split,
-        points,
-        features,
-        charts,
-        params["router_sft"],
-        feature_normaliser,
+        ohlcv, instruments, split, window_points(windows), feature_normaliser, stages
     )
-    router_weights, router_states = run_router(
-        inputs, router_model, router_config, params["router_sft"]
+    runtime = start_runtime(stages.router)
+    router_weights, router_states = predict_router(
+        inputs, router_model, router_config, stages.router, runtime
     )
     chart_index = inputs.keys[["instrument", "timestamp"]].assign(sha256=hashes)
-
-    markets = backtest["markets"]
+    markets = stages.backtest.markets
     no_labels = pd.DataFrame(
         {
             "instrument": pd.Series([], dtype=str),
@@ -316,21 +253,14 @@ def latest_decisions(
             "regime": pd.Series([], dtype=object),
         }
     )
-    histories = build_histories(
-        ohlcv,
-        instruments,
-        split,
-        no_labels,
-        pooling_groups(instruments, markets, experts["pool_by"]),
+    experts = stages.experts
+    histories = market_histories(
+        ohlcv, instruments, split, no_labels, markets, experts.pool_by
     )
-    temperature = float(experts["pooling"]["temperature"])
     exposures = expert_exposure_table(
-        histories, expert_pools, temperature, experts["experts"]
+        histories, expert_pools, experts.pooling.temperature, experts.experts
     )
-    priors = pool_priors(
-        expert_pools, instruments, markets, experts["pool_by"], temperature
-    )
-    panel = build_panel(
+    panel = stage_panel(
         router_weights,
         router_states,
         exposures,
@@ -339,13 +269,28 @@ def latest_decisions(
         split,
         chart_index,
         no_labels,
-        priors,
+        expert_pools,
+        experts,
         markets,
     )
-    limits = ExposureLimits.from_params(backtest.get("limits"))
-    arrays = PanelArrays.from_panel(
-        panel, instruments, limits, (backtest.get("costs") or {}).get("override_bps")
+    limits = stages.backtest.limits
+    arrays = PanelArrays.for_backtest(panel, instruments, stages.backtest)
+    return _roll_forward(
+        panel, arrays, windows, rl_policy, rl_policy_config, limits, config.seed
     )
+
+
+def _roll_forward(
+    panel: pd.DataFrame,
+    arrays: PanelArrays,
+    windows: pd.DataFrame,
+    rl_policy: Mapping[str, torch.Tensor],
+    rl_policy_config: Mapping[str, Any],
+    limits: ExposureLimits,
+    seed: int,
+) -> pd.DataFrame:
+    """Roll the policy of ``seed`` over each instrument's sleeve window from
+    flat; the decision-log rows of the last decisions."""
     policies = load_policies(rl_policy, rl_policy_config)
     torch.set_num_threads(1)
     env = BatchRoutingEnv(arrays, policies.reward, limits, policies.action)
@@ -353,7 +298,7 @@ def latest_decisions(
     for name in windows["instrument"]:
         rows = np.flatnonzero(arrays.instrument == name)
         runs.append((int(rows[0]), int(rows[-1]) + 1))
-    result = rollout(env, torch_policy(policies.model(config.seed)), runs)
+    result = rollout(env, torch_policy(policies.model(seed)), runs)
     last = np.array([stop - 1 for _, stop in runs])
     at = np.searchsorted(result.rows, last)
     # the sleeve's exposure held now: executed at the open of t by the decision at t-1
@@ -365,7 +310,7 @@ def latest_decisions(
             for i, row in zip(at, last, strict=True)
         ]
     )
-    return _decision_rows(panel, arrays, result, at, last, held, limits, config.seed)
+    return _decision_rows(panel, arrays, result, at, last, held, limits, seed)
 
 
 def _decision_rows(
@@ -432,19 +377,28 @@ def _decision_rows(
 
 def inference_markdown(decisions: pd.DataFrame) -> str:
     """A short human-readable summary of the latest decisions."""
-    lines = [
-        "# MM-DREX: decisions for the next open",
-        "",
-        "| instrument | bar | regime (p) | weights trend/reversal/breakout/positioning | "
-        "experts' exposures | held now | target at next open |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for row in decisions.to_dict("records"):
         probs = ", ".join(f"{r} {row[f'p_{r}']:.2f}" for r in REGIMES)
-        weights = " / ".join(f"{row[f'w_{e}']:.2f}" for e in EXPERTS)
-        exposures = " / ".join(f"{row[f'exposure_{e}']:+.2f}" for e in EXPERTS)
-        lines.append(
-            f"| {row['instrument']} | {pd.Timestamp(row['timestamp']):%Y-%m-%d} | {row['regime_pred']} ({probs}) "
-            f"| {weights} | {exposures} | {row['sleeve_exposure']:+.2f} | {row['target_exposure_next_open']:+.2f} |"
+        rows.append(
+            [
+                row["instrument"],
+                f"{pd.Timestamp(row['timestamp']):%Y-%m-%d}",
+                f"{row['regime_pred']} ({probs})",
+                " / ".join(f"{row[f'w_{e}']:.2f}" for e in EXPERTS),
+                " / ".join(f"{row[f'exposure_{e}']:+.2f}" for e in EXPERTS),
+                f"{row['sleeve_exposure']:+.2f}",
+                f"{row['target_exposure_next_open']:+.2f}",
+            ]
         )
-    return "\n".join(lines) + "\n"
+    header = [
+        "instrument",
+        "bar",
+        "regime (p)",
+        "weights trend/reversal/breakout/positioning",
+        "experts' exposures",
+        "held now",
+        "target at next open",
+    ]
+    table = markdown_table(header, rows)
+    return "# MM-DREX: decisions for the next open\n\n" + table + "\n"

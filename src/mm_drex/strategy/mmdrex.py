@@ -24,21 +24,25 @@ and carry the first seed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from mm_drex.backtest.projection import ExposureLimits
+from mm_drex.backtest.settings import BacktestSettings
 from mm_drex.backtest.sleeves import EXPOSURE_COLUMNS
 from mm_drex.experts.templates import EXPERTS
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.rl.env import BatchRoutingEnv, rollout
 from mm_drex.rl.panel import PanelArrays
 from mm_drex.rl.ppo import torch_policy
-from mm_drex.rl.training import LoadedPolicies
+from mm_drex.rl.settings import RLSettings, StrategySettings
+from mm_drex.rl.training import LoadedPolicies, load_policies
 from mm_drex.strategy.mixing import (
     best_single_expert,
     learned_static_weights,
@@ -141,22 +145,23 @@ def strategy_paths(
     panel: PanelArrays,
     policies: LoadedPolicies,
     limits: ExposureLimits,
-    params: Mapping[str, Any],
+    settings: StrategySettings | Mapping[str, Any],
 ) -> tuple[list[StrategyPath], pd.DataFrame]:
     """MM-DREX (every seed) and the configured ablations on ``segments``.
 
     Args:
-        params: ``params:expert_rl.strategy``: ``segments`` (e.g. [val, test]),
-            ``ablations`` (names of :data:`ABLATIONS`), ``static_weights``
-            (``segment``, ``grid_step``), ``best_single_expert`` (``segment``,
-            ``scope``).
+        settings: ``params:expert_rl.strategy``: ``segments`` (e.g. [val,
+            test]), ``ablations`` (names of :data:`ABLATIONS`),
+            ``static_weights`` (``segment``, ``grid_step``),
+            ``best_single_expert`` (``segment``, ``scope``).
 
     Returns:
         ``(paths, choices)``: choices records what the learned ablations chose
         (static weights, best single expert per market) and on which segment.
     """
-    segments = list(params["segments"])
-    ablations = list(params.get("ablations") or [])
+    settings = StrategySettings.of(settings)
+    segments = list(settings.segments)
+    ablations = list(settings.ablations)
     unknown = sorted(set(ablations) - set(ABLATIONS))
     if unknown:
         raise ValueError(
@@ -172,10 +177,9 @@ def strategy_paths(
             weights = np.full(len(EXPERTS), 1.0 / len(EXPERTS))
             paths.append(fixed_path(panel, weights, segments, strategy, first))
         elif name == "static_weights":
-            settings = dict(params.get("static_weights") or {})
-            segment = str(settings.get("segment", "train"))
+            segment = settings.static_weights.segment
             weights, _ = learned_static_weights(
-                panel, limits, segment, float(settings.get("grid_step", 0.1))
+                panel, limits, segment, settings.static_weights.grid_step
             )
             paths.append(fixed_path(panel, weights, segments, strategy, first))
             choices.append(
@@ -189,10 +193,9 @@ def strategy_paths(
                 }
             )
         elif name == "best_single_expert":
-            settings = dict(params.get("best_single_expert") or {})
-            segment = str(settings.get("segment", "val"))
+            segment = settings.best_single_expert.segment
             choice, _ = best_single_expert(
-                panel, limits, segment, str(settings.get("scope", "market"))
+                panel, limits, segment, settings.best_single_expert.scope
             )
             weights = single_expert_weights(panel, choice)
             paths.append(fixed_path(panel, weights, segments, strategy, first))
@@ -280,3 +283,32 @@ def routing_table(panel: pd.DataFrame, paths: Sequence[StrategyPath]) -> pd.Data
     ):
         table[column] = table[column].astype(str)
     return table
+
+
+def mmdrex_exposures(
+    rl_panel: pd.DataFrame,
+    instruments: pd.DataFrame,
+    rl_policy: Mapping[str, torch.Tensor],
+    rl_policy_config: Mapping[str, Any],
+    settings: RLSettings,
+    backtest: BacktestSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """MM-DREX (every seed) and its ablations on the RL stage's panel.
+
+    The no-chart ablation is left out when the panel holds no weights of a
+    router trained without the chart view (``router_sft.ablations`` has no
+    ``no_chart``); the MM-DREX report says so.
+
+    Returns ``mmdrex_exposures`` (the engine's input), ``mmdrex_routing``
+    (weights, experts' exposures, pools per decision) and what the learned
+    ablations chose.
+    """
+    torch.set_num_threads(settings.num_threads)
+    panel = PanelArrays.for_backtest(rl_panel, instruments, backtest)
+    policies = load_policies(rl_policy, rl_policy_config)
+    strategy = settings.strategy
+    if "no_chart" in strategy.ablations and "no_chart" not in panel.extra_weights:
+        kept = tuple(a for a in strategy.ablations if a != "no_chart")
+        strategy = dataclasses.replace(strategy, ablations=kept)
+    paths, choices = strategy_paths(panel, policies, backtest.limits, strategy)
+    return exposure_table(rl_panel, paths), routing_table(rl_panel, paths), choices

@@ -1,33 +1,29 @@
-"""backtest: every strategy's exposures (the baselines' and, as they land,
-MM-DREX's and its ablations') -> strategy_exposures -> backtest_positions ->
+"""backtest: every strategy's exposures (baselines, MM-DREX and its
+ablations) -> strategy_exposures -> backtest_positions ->
 backtest_market_returns -> backtest_metrics, backtest_sharpe_tests."""
 
 from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.backtest import nodes
 
-# The exposure tables evaluated together: one entry per producing stage.
-EXPOSURE_TABLES = ["baseline_exposures"]
+# The exposure tables executed together: one per producing stage.
+EXPOSURE_TABLES = ["baseline_exposures", "mmdrex_exposures"]
+MARKET_DATA = ["ohlcv", "instruments", "split"]
+EVALUATED = ["backtest_positions", "backtest_market_returns", "instruments"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=nodes.collect_exposures,
+                func=nodes.exposures,
                 inputs=EXPOSURE_TABLES,
                 outputs="strategy_exposures",
                 name="collect_strategy_exposures",
             ),
             Node(
                 func=nodes.positions,
-                inputs=[
-                    "strategy_exposures",
-                    "ohlcv",
-                    "instruments",
-                    "split",
-                    "params:backtest",
-                ],
+                inputs=["strategy_exposures", *MARKET_DATA, "params:backtest"],
                 outputs="backtest_positions",
                 name="execute_exposures",
             ),
@@ -39,23 +35,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.metrics,
-                inputs=[
-                    "backtest_positions",
-                    "backtest_market_returns",
-                    "instruments",
-                    "params:backtest",
-                ],
+                inputs=[*EVALUATED, "params:backtest"],
                 outputs="backtest_metrics",
                 name="performance_metrics",
             ),
             Node(
                 func=nodes.significance,
-                inputs=[
-                    "backtest_positions",
-                    "backtest_market_returns",
-                    "instruments",
-                    "params:backtest",
-                ],
+                inputs=[*EVALUATED, "params:backtest"],
                 outputs="backtest_sharpe_tests",
                 name="sharpe_difference_tests",
             ),

@@ -29,19 +29,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="index_chart_shards",
             ),
             Node(
-                func=nodes.sample_charts,
+                func=nodes.samples,
                 inputs=["ohlcv", "chart_index", "params:charts"],
                 outputs="sample_charts",
                 name="render_mplfinance_samples",
             ),
             Node(
-                func=nodes.renderer_comparison,
+                func=nodes.renderers,
                 inputs=["ohlcv", "chart_index", "params:charts"],
                 outputs="chart_renderers",
                 name="compare_chart_renderers",
             ),
             Node(
-                func=nodes.charts_summary,
+                func=nodes.summary,
                 inputs=["chart_index", "params:charts"],
                 outputs="charts_summary",
                 name="summarise_charts",

@@ -1,6 +1,6 @@
-"""expert_rl: router outputs + expert exposures -> rl_panel -> PPO per seed
-(penalties and checkpoints chosen on val) -> MM-DREX and ablation exposures ->
-backtest engine on the evaluated segment -> metrics, decision log, report."""
+"""expert_rl: router outputs (+ the no-chart router's weights) + expert
+exposures -> rl_panel -> PPO per seed (penalties and checkpoints chosen on
+val) -> MM-DREX and ablation exposures, which the backtest stage executes."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -14,26 +14,11 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=nodes.no_chart_router_weights,
-                inputs=[
-                    "router_ablation_predictions",
-                    "router_decision_points",
-                    "router_texts",
-                    "router_temporal",
-                    "router_text_embeddings",
-                    "params:features.indicators",
-                    "params:router_sft",
-                    "params:expert_rl",
-                ],
-                outputs="rl_no_chart_weights",
-                name="no_chart_router_weights",
-            ),
-            Node(
                 func=nodes.build_rl_panel,
                 inputs=[
                     "router_weights",
                     "router_states",
-                    "rl_no_chart_weights",
+                    "router_ablation_predictions",
                     "expert_exposures",
                     "ohlcv",
                     "instruments",
@@ -68,62 +53,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "mmdrex_ablation_choices",
                 ],
                 name="mmdrex_and_ablation_exposures",
-            ),
-            Node(
-                func=nodes.mmdrex_positions,
-                inputs=[
-                    "mmdrex_exposures",
-                    "ohlcv",
-                    "instruments",
-                    "split",
-                    "params:backtest",
-                ],
-                outputs="mmdrex_positions",
-                name="execute_mmdrex_exposures",
-            ),
-            Node(
-                func=nodes.mmdrex_markets,
-                inputs=["mmdrex_positions", "instruments", "params:backtest"],
-                outputs="mmdrex_market_returns",
-                name="mmdrex_market_portfolios",
-            ),
-            Node(
-                func=nodes.mmdrex_metrics,
-                inputs=[
-                    "mmdrex_positions",
-                    "mmdrex_market_returns",
-                    "instruments",
-                    "params:backtest",
-                ],
-                outputs="mmdrex_metrics",
-                name="mmdrex_performance_metrics",
-            ),
-            Node(
-                func=nodes.mmdrex_decision_log,
-                inputs=[
-                    "rl_panel",
-                    "mmdrex_routing",
-                    "mmdrex_positions",
-                    "params:expert_rl",
-                ],
-                outputs="mmdrex_decision_log",
-                name="mmdrex_decision_log",
-            ),
-            Node(
-                func=nodes.mmdrex_report,
-                inputs=[
-                    "mmdrex_metrics",
-                    "mmdrex_positions",
-                    "regimes",
-                    "instruments",
-                    "rl_policy_comparison",
-                    "rl_selection",
-                    "mmdrex_ablation_choices",
-                    "rl_policy_config",
-                    *PARAMS,
-                ],
-                outputs=["mmdrex_comparison", "mmdrex_report"],
-                name="mmdrex_report",
             ),
         ],
         tags=["expert_rl"],

@@ -1,29 +1,26 @@
-"""Experts nodes: thin wrappers over :mod:`mm_drex.experts`."""
+"""Experts nodes: thin wrappers over :mod:`mm_drex.experts`.
+
+Every node reads ``params:experts`` and the markets of ``params:backtest``
+(the pools are searched per market).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from mm_drex.experts.history import InstrumentHistory, build_histories, pooling_groups
+from mm_drex.backtest.settings import BacktestSettings
+from mm_drex.experts.history import market_histories
 from mm_drex.experts.pools import expert_exposure_table
-from mm_drex.experts.report import expert_report_markdown, expert_test_performance
-from mm_drex.experts.search import SearchConfig, build_expert_pools
+from mm_drex.experts.search import build_expert_pools
+from mm_drex.experts.settings import ExpertSettings
 from mm_drex.experts.soft_targets import expert_soft_targets
+from mm_drex.regimes.labels import LabelSettings
+from mm_drex.reporting.experts import expert_report_markdown, expert_test_performance
 
-
-def _histories(
-    ohlcv: pd.DataFrame,
-    instruments: pd.DataFrame,
-    split: pd.DataFrame,
-    regimes: pd.DataFrame,
-    params: Mapping[str, Any],
-    markets: Mapping[str, Sequence[str]],
-) -> list[InstrumentHistory]:
-    groups = pooling_groups(instruments, markets, params["pool_by"])
-    return build_histories(ohlcv, instruments, split, regimes, groups)
+Params = Mapping[str, Any]
 
 
 def search_pools(
@@ -31,8 +28,8 @@ def search_pools(
     instruments: pd.DataFrame,
     split: pd.DataFrame,
     regimes: pd.DataFrame,
-    params: Mapping[str, Any],
-    markets: Mapping[str, Sequence[str]],
+    params: Params,
+    backtest: Params,
 ) -> dict[str, Any]:
     """Search every (expert, regime, market) pool on train, audit it on val.
 
@@ -40,9 +37,13 @@ def search_pools(
     template schemas, scopes and every pool with its members' parameters and
     scores.
     """
-    histories = _histories(ohlcv, instruments, split, regimes, params, markets)
+    settings = ExpertSettings.from_params(params)
+    markets = BacktestSettings.from_params(backtest).markets
+    histories = market_histories(
+        ohlcv, instruments, split, regimes, markets, settings.pool_by
+    )
     return build_expert_pools(
-        histories, SearchConfig.from_params(params), experts=params["experts"]
+        histories, settings.search_config(), experts=settings.experts
     )
 
 
@@ -52,16 +53,17 @@ def expert_exposures(
     split: pd.DataFrame,
     regimes: pd.DataFrame,
     expert_pools: dict[str, Any],
-    params: Mapping[str, Any],
-    markets: Mapping[str, Sequence[str]],
+    params: Params,
+    backtest: Params,
 ) -> pd.DataFrame:
     """Each expert's exposure per (instrument, bar): its pools mixed by audit score."""
-    histories = _histories(ohlcv, instruments, split, regimes, params, markets)
+    settings = ExpertSettings.from_params(params)
+    markets = BacktestSettings.from_params(backtest).markets
+    histories = market_histories(
+        ohlcv, instruments, split, regimes, markets, settings.pool_by
+    )
     return expert_exposure_table(
-        histories,
-        expert_pools,
-        temperature=float(params["pooling"]["temperature"]),
-        experts=params["experts"],
+        histories, expert_pools, settings.pooling.temperature, settings.experts
     )
 
 
@@ -71,20 +73,24 @@ def soft_targets(
     split: pd.DataFrame,
     regimes: pd.DataFrame,
     expert_exposures: pd.DataFrame,
-    params: Mapping[str, Any],
-    markets: Mapping[str, Sequence[str]],
-    horizon: int,
+    params: Params,
+    backtest: Params,
+    labeling: Params,
 ) -> pd.DataFrame:
     """Router soft targets over the experts from their forward after-cost utility
     over the label horizon (train and val bars with a complete label)."""
-    histories = _histories(ohlcv, instruments, split, regimes, params, markets)
+    settings = ExpertSettings.from_params(params)
+    markets = BacktestSettings.from_params(backtest).markets
+    histories = market_histories(
+        ohlcv, instruments, split, regimes, markets, settings.pool_by
+    )
     return expert_soft_targets(
         histories,
         expert_exposures,
-        horizon=int(horizon),
-        risk_aversion=float(params["risk_aversion"]),
-        temperature=float(params["soft_targets"]["temperature"]),
-        experts=params["experts"],
+        horizon=LabelSettings.from_params(labeling).horizon,
+        risk_aversion=settings.risk_aversion,
+        temperature=settings.soft_targets.temperature,
+        experts=settings.experts,
     )
 
 
@@ -95,7 +101,7 @@ def expert_report(
     split: pd.DataFrame,
     regimes: pd.DataFrame,
     expert_pools: dict[str, Any],
-    backtest_params: Mapping[str, Any],
+    backtest: Params,
 ) -> tuple[pd.DataFrame, str]:
     """Each expert alone on test per market and regime, as a table and markdown."""
     regime_names = list(expert_pools["regimes"])
@@ -105,7 +111,7 @@ def expert_report(
         instruments,
         split,
         regimes,
-        backtest_params,
+        BacktestSettings.from_params(backtest),
         regime_names,
     )
     return performance, expert_report_markdown(performance, expert_pools, regime_names)

@@ -6,6 +6,7 @@ from kedro.pipeline import Node, Pipeline
 from mm_drex.pipelines.experts import nodes
 
 MARKET_DATA = ["ohlcv", "instruments", "split", "regimes"]
+PARAMS = ["params:experts", "params:backtest"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -13,41 +14,25 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 func=nodes.search_pools,
-                inputs=[*MARKET_DATA, "params:experts", "params:backtest.markets"],
+                inputs=[*MARKET_DATA, *PARAMS],
                 outputs="expert_pools",
                 name="search_and_audit_expert_pools",
             ),
             Node(
                 func=nodes.expert_exposures,
-                inputs=[
-                    *MARKET_DATA,
-                    "expert_pools",
-                    "params:experts",
-                    "params:backtest.markets",
-                ],
+                inputs=[*MARKET_DATA, "expert_pools", *PARAMS],
                 outputs="expert_exposures",
                 name="mix_expert_exposures",
             ),
             Node(
                 func=nodes.soft_targets,
-                inputs=[
-                    *MARKET_DATA,
-                    "expert_exposures",
-                    "params:experts",
-                    "params:backtest.markets",
-                    "params:labeling.horizon",
-                ],
+                inputs=[*MARKET_DATA, "expert_exposures", *PARAMS, "params:labeling"],
                 outputs="expert_soft_targets",
                 name="expert_soft_targets",
             ),
             Node(
                 func=nodes.expert_report,
-                inputs=[
-                    "expert_exposures",
-                    *MARKET_DATA,
-                    "expert_pools",
-                    "params:backtest",
-                ],
+                inputs=["expert_exposures", *MARKET_DATA, "expert_pools", PARAMS[1]],
                 outputs=["expert_test_performance", "expert_report"],
                 name="report_experts_on_test",
             ),

@@ -9,10 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mm_drex.audit import chart_figure, explanation_markdown, select_decision
-from mm_drex.charts.store import ChartStore
-from mm_drex.experts.templates import EXPERTS
-from mm_drex.regimes.labels import REGIMES
+from mm_drex.audit import ExplainSettings
+from mm_drex.audit.explain import explain_decision as explanation
 
 
 def explain_decision(
@@ -24,27 +22,5 @@ def explain_decision(
 ) -> tuple[str, Figure]:
     """``params:explain`` (instrument, date, strategy, seed, chart_file) ->
     the explanation page (markdown) and the chart the router saw (PNG)."""
-    decision = select_decision(
-        audit_trail,
-        str(params["instrument"]),
-        params["date"],
-        str(params.get("strategy", "mm_drex")),
-        params.get("seed"),
-    )
-    instrument, timestamp = decision["instrument"], pd.Timestamp(decision["timestamp"])
-    chart = ChartStore(chart_index, chart_shards, cache_shards=1).get(
-        instrument, timestamp
-    )
-    label = regimes.loc[
-        (regimes["instrument"] == instrument) & (regimes["timestamp"] == timestamp),
-        "regime",
-    ]
-    page = explanation_markdown(
-        decision,
-        EXPERTS,
-        REGIMES,
-        str(params.get("chart_file", "explanation_chart.png")),
-        None if label.empty or pd.isna(label.iloc[0]) else str(label.iloc[0]),
-    )
-    figure = chart_figure(chart, f"{instrument} at the close of {timestamp.date()}")
-    return page, figure
+    settings = ExplainSettings.from_params(params)
+    return explanation(audit_trail, chart_index, chart_shards, regimes, settings)

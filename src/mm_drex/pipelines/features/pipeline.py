@@ -34,7 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_text_view",
             ),
             Node(
-                func=nodes.features_summary,
+                func=nodes.summary,
                 inputs=["features", "text_view", "params:features"],
                 outputs="features_summary",
                 name="summarise_features",

@@ -8,11 +8,19 @@ from typing import Any
 import pandas as pd
 import torch
 
+from mm_drex.backtest.settings import BacktestSettings
+from mm_drex.charts.settings import ChartSettings
+from mm_drex.experts.settings import ExpertSettings
+from mm_drex.features.settings import FeatureSettings
+from mm_drex.router.settings import RouterSettings
 from mm_drex.strategy.inference import (
-    InferenceConfig,
+    InferenceSettings,
+    StageSettings,
     inference_markdown,
     latest_decisions,
 )
+
+Params = Mapping[str, Any]
 
 
 def decide_next_open(
@@ -25,16 +33,23 @@ def decide_next_open(
     expert_pools: dict[str, Any],
     rl_policy: dict[str, torch.Tensor],
     rl_policy_config: dict[str, Any],
-    params: Mapping[str, Any],
-    features: Mapping[str, Any],
-    charts: Mapping[str, Any],
-    router_sft: Mapping[str, Any],
-    experts: Mapping[str, Any],
-    backtest: Mapping[str, Any],
+    params: Params,
+    features: Params,
+    charts: Params,
+    router_sft: Params,
+    experts: Params,
+    backtest: Params,
 ) -> tuple[pd.DataFrame, str]:
     """Regime probabilities, weights, experts' exposures and the target
     exposure for the next open at each instrument's decision bar (one
     decision-log row per instrument), and a markdown summary."""
+    stages = StageSettings(
+        features=FeatureSettings.from_params(features),
+        charts=ChartSettings.from_params(charts),
+        router=RouterSettings.from_params(router_sft),
+        experts=ExpertSettings.from_params(experts),
+        backtest=BacktestSettings.from_params(backtest),
+    )
     decisions = latest_decisions(
         ohlcv,
         instruments,
@@ -45,13 +60,7 @@ def decide_next_open(
         expert_pools,
         rl_policy,
         rl_policy_config,
-        InferenceConfig.from_params(params),
-        {
-            "features": features,
-            "charts": charts,
-            "router_sft": router_sft,
-            "experts": experts,
-            "backtest": backtest,
-        },
+        InferenceSettings.from_params(params),
+        stages,
     )
     return decisions, inference_markdown(decisions)

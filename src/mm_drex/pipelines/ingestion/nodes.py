@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from mm_drex.data.files import MarketFile
+from mm_drex.data.settings import IngestionSettings, SplitSettings
 from mm_drex.data.split import chronological_split
 from mm_drex.data.universe import ingest_universe
 
@@ -17,21 +18,22 @@ def ingest(
     user_market_files: Mapping[str, MarketFile],
     params: Mapping[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Validate and clean every instrument of ``params['universe']``.
+    """Validate and clean every instrument of ``ingestion.universe``.
 
     Args:
         bundled_market_data: loaders of the data bundled in installed packages.
         user_market_files: the user's CSV/Parquet files, by file name.
-        params: ``ingestion`` parameters (universe, presets, validation rules).
+        params: ``params:ingestion`` (universe, presets, validation rules).
 
     Returns:
         ``ohlcv`` (long bars), ``instruments`` (one row each), ``data_quality``
         (one row per logged repair or observation).
     """
-    return ingest_universe(params, bundled_market_data, user_market_files)
+    settings = IngestionSettings.from_params(params)
+    return ingest_universe(settings, bundled_market_data, user_market_files)
 
 
 def split(ohlcv: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
     """Chronological train/val/test bounds per instrument with purge gaps."""
-    fractions = {k: params[k] for k in ("train", "val", "test")}
-    return chronological_split(ohlcv, fractions, int(params["purge_bars"]))
+    settings = SplitSettings.from_params(params)
+    return chronological_split(ohlcv, settings.fractions, settings.purge_bars)

@@ -1,0 +1,78 @@
+"""The ingestion stage's settings (``params:ingestion``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from mm_drex.config import Settings, setting
+
+
+@dataclass(frozen=True)
+class AssetClassPreset(Settings):
+    """``ingestion.asset_classes.<class>``: defaults of its instruments."""
+
+    group: ClassVar[str] = "ingestion.asset_classes"
+
+    periods_per_year: int | None = setting(None, ge=1)
+    cost_bps: float | None = setting(None, ge=0)
+    allow_short: bool | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentEntry(Settings):
+    """``ingestion.universe.<name>``: an instrument; unset keys come from its
+    asset class's preset."""
+
+    group: ClassVar[str] = "ingestion.universe"
+
+    asset_class: str | None = None
+    source: str | None = None
+    periods_per_year: int | None = setting(None, ge=1)
+    cost_bps: float | None = setting(None, ge=0)
+    allow_short: bool | None = None
+    price_adjustment: str | None = None
+    validation: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BarValidationSettings(Settings):
+    """``ingestion.validation``: the minimum history, the gap flag and the
+    action of each rule (``mm_drex.data.validation.RULE_ACTIONS``)."""
+
+    group: ClassVar[str] = "ingestion.validation"
+
+    min_bars: int = setting(1, ge=1)
+    max_gap_factor: float = setting(5.0, gt=0)
+    rules: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SplitSettings(Settings):
+    """``ingestion.split``: chronological fractions and the purge at each boundary."""
+
+    group: ClassVar[str] = "ingestion.split"
+
+    train: float = setting(0.6, gt=0, lt=1)
+    val: float = setting(0.2, ge=0, lt=1)
+    test: float = setting(0.2, gt=0, lt=1)
+    purge_bars: int = setting(0, ge=0)
+
+    @property
+    def fractions(self) -> dict[str, float]:
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+
+@dataclass(frozen=True)
+class IngestionSettings(Settings):
+    """``params:ingestion``: the universe, its presets, validation and split."""
+
+    group: ClassVar[str] = "ingestion"
+
+    asset_classes: dict[str, AssetClassPreset] = field(default_factory=dict)
+    universe: dict[str, InstrumentEntry] = field(default_factory=dict)
+    instruments: tuple[str, ...] | None = None
+    user_data_folder: str = "data/01_raw/user"
+    tail_bars: int | None = setting(None, ge=1)
+    validation: BarValidationSettings = field(default_factory=BarValidationSettings)
+    split: SplitSettings = field(default_factory=SplitSettings)
