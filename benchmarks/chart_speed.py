@@ -51,7 +51,8 @@ def load_sp500():
         "ingestion"
     ]
     params["universe"] = {"SP500": params["universe"]["SP500"]}
-    params["validation"]["min_bars"] = WINDOW
+    params["validation"]["min_bars"] = WINDOW  # the interpolations, resolved
+    params["split"]["purge_bars"] = 0
     ohlcv, _, _ = ingest_universe(params, BUNDLED_SOURCES, {})
     return ohlcv
 

@@ -46,12 +46,14 @@ def main() -> None:
 
     import pandas as pd
     import yaml
-    from mm_drex.experts.report import expert_test_performance
 
+    from mm_drex.backtest.settings import BacktestSettings
     from mm_drex.experts.history import build_histories, pooling_groups
     from mm_drex.experts.pools import expert_exposure_table
-    from mm_drex.experts.search import SearchConfig, build_expert_pools
+    from mm_drex.experts.search import build_expert_pools
+    from mm_drex.experts.settings import ExpertSettings
     from mm_drex.experts.soft_targets import expert_soft_targets
+    from mm_drex.reporting.experts import expert_test_performance
 
     root = Path(tempfile.mkdtemp(prefix="experts_bench_"))
     try:
@@ -64,12 +66,12 @@ def main() -> None:
         split = pd.read_parquet(root / "02_intermediate/split.parquet")
         regimes = pd.read_parquet(root / "05_model_input/regimes.parquet")
         conf = PROJECT_ROOT / "conf/base"
-        params = yaml.safe_load((conf / "parameters_experts.yml").read_text())[
-            "experts"
-        ]
-        backtest = yaml.safe_load((conf / "parameters_backtest.yml").read_text())[
-            "backtest"
-        ]
+        settings = ExpertSettings.from_params(
+            yaml.safe_load((conf / "parameters_experts.yml").read_text())["experts"]
+        )
+        backtest = BacktestSettings.from_params(
+            yaml.safe_load((conf / "parameters_backtest.yml").read_text())["backtest"]
+        )
         # labeling.horizon is ${globals:label_horizon} in the base configuration
         horizon = int(
             yaml.safe_load((conf / "globals.yml").read_text())["label_horizon"]
@@ -77,14 +79,14 @@ def main() -> None:
 
         timings = {}
         start = time.perf_counter()
-        groups = pooling_groups(instruments, backtest["markets"], args.pool_by)
+        groups = pooling_groups(instruments, backtest.markets, args.pool_by)
         histories = build_histories(ohlcv, instruments, split, regimes, groups)
-        config = SearchConfig.from_params(params)
-        catalog = build_expert_pools(histories, config, experts=params["experts"])
+        config = settings.search_config()
+        catalog = build_expert_pools(histories, config, experts=settings.experts)
         timings["search + audit"] = time.perf_counter() - start
         start = time.perf_counter()
         exposures = expert_exposure_table(
-            histories, catalog, float(params["pooling"]["temperature"])
+            histories, catalog, settings.pooling.temperature
         )
         timings["expert_exposures"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -92,8 +94,8 @@ def main() -> None:
             histories,
             exposures,
             horizon,
-            float(params["risk_aversion"]),
-            float(params["soft_targets"]["temperature"]),
+            settings.risk_aversion,
+            settings.soft_targets.temperature,
         )
         timings["soft targets"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -117,7 +119,7 @@ def main() -> None:
         start, cpu = time.perf_counter(), time.process_time()
         run_pipeline("experts", root, {"experts.pool_by": args.pool_by})
         print(
-            f"kedro run --pipeline experts: {time.perf_counter() - start:.1f} s wall, "
+            f"kedro run --pipelines experts: {time.perf_counter() - start:.1f} s wall, "
             f"{time.process_time() - cpu:.1f} s CPU (this process), "
             f"{os.cpu_count()} cores visible"
         )

@@ -36,11 +36,11 @@ import yaml  # noqa: E402
 from mm_drex.features.temporal import FEATURE_COLUMNS  # noqa: E402
 from mm_drex.router import (
     CompactBackend,
-    CompactRouterConfig,
     RuntimeConfig,
     configure_torch,
 )  # noqa: E402
 from mm_drex.router.model import router_loss  # noqa: E402
+from mm_drex.router.settings import RouterSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = (
@@ -94,27 +94,19 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    params = yaml.safe_load((ROOT / "conf/base/parameters_router_sft.yml").read_text())[
-        "router_sft"
-    ]
-    compact = {
-        k: v
-        for k, v in params["compact"].items()
-        if k not in ("text_max_tokens", "text_batch_size", "trunk_batch_size")
-    }
-    steps, batch_size = (
-        int(params["temporal"]["steps"]),
-        int(params["training"]["batch_size"]),
+    settings = RouterSettings.from_params(
+        yaml.safe_load((ROOT / "conf/base/parameters_router_sft.yml").read_text())[
+            "router_sft"
+        ]
     )
+    steps, batch_size = settings.temporal.steps, settings.training.batch_size
     runtime = RuntimeConfig(
         seed=0, num_threads=args.threads, device="cpu", precision="fp32"
     )
     configure_torch(runtime)
-    config = CompactRouterConfig(
-        n_features=len(FEATURE_COLUMNS), temporal_steps=steps, **compact
-    )
+    config = settings.compact.router_config(len(FEATURE_COLUMNS), steps)
     backend = CompactBackend(
-        config, runtime, text_max_tokens=int(params["compact"]["text_max_tokens"])
+        config, runtime, text_max_tokens=settings.compact.text_max_tokens
     )
     model = backend.model
     size = config.image_size

@@ -123,9 +123,7 @@ def stage_root(ingested_root, tmp_path_factory):
     _save_router_stage(catalog, params)
     _save_buy_and_hold(catalog)
     extra = {"router_sft": ROUTER}
-    for stage in ("expert_rl", "backtest", "audit"):
-        run_kedro_pipeline(stage, root, extra)
-    run_kedro_pipeline("reporting", root, extra, node_names=["mmdrex_report"])
+    run_kedro_pipeline(["expert_rl", "backtest", "audit"], root, extra)
     return root, extra
 
 

@@ -8,7 +8,7 @@
 - :mod:`~mm_drex.experts.search`: optuna search + robustness audit -> pools;
 - :mod:`~mm_drex.experts.pools`: pools -> one exposure per (instrument, t, expert);
 - :mod:`~mm_drex.experts.soft_targets`: per-expert targets for the router;
-- :mod:`~mm_drex.experts.report`: each expert alone on test.
+- each expert alone on test: :mod:`mm_drex.reporting.experts`.
 """
 
 from mm_drex.experts.history import InstrumentHistory, build_histories

@@ -189,3 +189,21 @@ def expert_report_markdown(
         markdown_table(member_header, member_rows, align="lllllrrrl"),
     ]
     return "\n".join(parts) + "\n"
+
+
+def experts_report(
+    expert_exposures: pd.DataFrame,
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    regimes: pd.DataFrame,
+    catalog: Mapping[str, Any],
+    backtest: BacktestSettings,
+) -> tuple[pd.DataFrame, str]:
+    """Each expert alone on test per market and regime (the regimes of the
+    pools' ``catalog``): the table and its markdown."""
+    regime_names = list(catalog["regimes"])
+    performance = expert_test_performance(
+        expert_exposures, ohlcv, instruments, split, regimes, backtest, regime_names
+    )
+    return performance, expert_report_markdown(performance, catalog, regime_names)

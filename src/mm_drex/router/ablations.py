@@ -38,7 +38,9 @@ def train_view_ablations(
     """Train every configured ablation and predict ``segments``.
 
     Small routers run on ``router_sft.ablation_num_threads`` threads (one is
-    faster than two here, and gives the numbers of every earlier run).
+    faster than two here; the RL stage's no-chart router was always trained on
+    one). The thread count orders float reductions: the ablations that read
+    the chart move with it (docs/router.md).
 
     Returns:
         One row per (ablation, decision point of ``segments``):

@@ -156,7 +156,7 @@ def _check_trunk(chart_trunk: Mapping[str, torch.Tensor], settings: RouterSettin
             f"router_chart_trunk was computed with image_size={cached[0]}, "
             f"lora_from_block={cached[1]}; parameters router_sft.compact now say "
             f"image_size={wanted[0]}, lora_from_block={wanted[1]}: rerun "
-            "encode_chart_image_trunk (kedro run --pipeline router_inputs)"
+            "encode_chart_image_trunk (kedro run --pipelines router_inputs)"
         )
 
 
@@ -310,3 +310,30 @@ def predict_router(
     decision point of ``inputs``: ``router_weights`` and ``router_states``."""
     model = load_backend(dict(router_config), dict(router_model), runtime)
     return predict_tables(model, inputs, settings.predict_batch_size)
+
+
+def predict_decision_points(
+    points: pd.DataFrame,
+    texts: pd.DataFrame,
+    temporal: np.ndarray,
+    text_embeddings: Mapping[str, torch.Tensor],
+    chart_trunk: Mapping[str, torch.Tensor],
+    chart_shards: ChartShards,
+    router_model: Mapping[str, torch.Tensor],
+    router_config: Mapping[str, Any],
+    settings: RouterSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`predict_router` on the router stage's cached decision points,
+    with the inputs the saved router's backend reads."""
+    inputs = router_inputs(
+        points,
+        texts,
+        temporal,
+        text_embeddings,
+        chart_trunk,
+        settings,
+        chart_shards,
+        backend=router_config["backend"],
+    )
+    runtime = start_runtime(settings)
+    return predict_router(inputs, router_model, router_config, settings, runtime)

@@ -1,4 +1,5 @@
-"""Audit nodes: thin wrappers over :mod:`mm_drex.audit`."""
+"""Audit nodes: thin wrappers over :mod:`mm_drex.audit` and MM-DREX's reports
+in :mod:`mm_drex.reporting`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mm_drex.audit import audit_trail, decision_log
+from mm_drex.backtest.settings import BacktestSettings
 from mm_drex.reporting.attribution import attribution_report
+from mm_drex.reporting.mmdrex import mmdrex_report
 from mm_drex.reporting.settings import ReportingSettings
 from mm_drex.rl.settings import RLSettings
 from mm_drex.strategy.mmdrex import STRATEGY
+
+Params = Mapping[str, Any]
 
 
 def mmdrex_decision_log(
@@ -42,4 +47,31 @@ def attribution(
     settings = ReportingSettings.from_params(params)
     return attribution_report(
         mmdrex_decision_log, settings.lead_strategy, settings.figure_dpi
+    )
+
+
+def mmdrex_comparison(
+    metrics: pd.DataFrame,
+    positions: pd.DataFrame,
+    regimes: pd.DataFrame,
+    instruments: pd.DataFrame,
+    rl_policy_comparison: pd.DataFrame,
+    rl_selection: pd.DataFrame,
+    mmdrex_ablation_choices: pd.DataFrame,
+    rl_policy_config: dict[str, Any],
+    rl: Params,
+    backtest: Params,
+) -> tuple[pd.DataFrame, str]:
+    """MM-DREX against its ablations and the benchmark: table and report."""
+    return mmdrex_report(
+        metrics,
+        positions,
+        regimes,
+        instruments,
+        rl_policy_comparison,
+        rl_selection,
+        mmdrex_ablation_choices,
+        rl_policy_config,
+        RLSettings.from_params(rl),
+        BacktestSettings.from_params(backtest),
     )

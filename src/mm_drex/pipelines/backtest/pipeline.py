@@ -12,39 +12,39 @@ MARKET_DATA = ["ohlcv", "instruments", "split"]
 EVALUATED = ["backtest_positions", "backtest_market_returns", "instruments"]
 
 
+NODES = [
+    Node(
+        func=nodes.exposures,
+        inputs=EXPOSURE_TABLES,
+        outputs="strategy_exposures",
+        name="collect_strategy_exposures",
+    ),
+    Node(
+        func=nodes.positions,
+        inputs=["strategy_exposures", *MARKET_DATA, "params:backtest"],
+        outputs="backtest_positions",
+        name="execute_exposures",
+    ),
+    Node(
+        func=nodes.markets,
+        inputs=["backtest_positions", "instruments", "params:backtest"],
+        outputs="backtest_market_returns",
+        name="market_portfolios",
+    ),
+    Node(
+        func=nodes.metrics,
+        inputs=[*EVALUATED, "params:backtest"],
+        outputs="backtest_metrics",
+        name="performance_metrics",
+    ),
+    Node(
+        func=nodes.significance,
+        inputs=[*EVALUATED, "params:backtest"],
+        outputs="backtest_sharpe_tests",
+        name="sharpe_difference_tests",
+    ),
+]
+
+
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                func=nodes.exposures,
-                inputs=EXPOSURE_TABLES,
-                outputs="strategy_exposures",
-                name="collect_strategy_exposures",
-            ),
-            Node(
-                func=nodes.positions,
-                inputs=["strategy_exposures", *MARKET_DATA, "params:backtest"],
-                outputs="backtest_positions",
-                name="execute_exposures",
-            ),
-            Node(
-                func=nodes.markets,
-                inputs=["backtest_positions", "instruments", "params:backtest"],
-                outputs="backtest_market_returns",
-                name="market_portfolios",
-            ),
-            Node(
-                func=nodes.metrics,
-                inputs=[*EVALUATED, "params:backtest"],
-                outputs="backtest_metrics",
-                name="performance_metrics",
-            ),
-            Node(
-                func=nodes.significance,
-                inputs=[*EVALUATED, "params:backtest"],
-                outputs="backtest_sharpe_tests",
-                name="sharpe_difference_tests",
-            ),
-        ],
-        tags=["backtest"],
-    )
+    return Pipeline(NODES, tags=["backtest"])

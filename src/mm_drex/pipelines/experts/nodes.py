@@ -18,7 +18,7 @@ from mm_drex.experts.search import build_expert_pools
 from mm_drex.experts.settings import ExpertSettings
 from mm_drex.experts.soft_targets import expert_soft_targets
 from mm_drex.regimes.labels import LabelSettings
-from mm_drex.reporting.experts import expert_report_markdown, expert_test_performance
+from mm_drex.reporting.experts import experts_report
 
 Params = Mapping[str, Any]
 
@@ -104,14 +104,12 @@ def expert_report(
     backtest: Params,
 ) -> tuple[pd.DataFrame, str]:
     """Each expert alone on test per market and regime, as a table and markdown."""
-    regime_names = list(expert_pools["regimes"])
-    performance = expert_test_performance(
+    return experts_report(
         expert_exposures,
         ohlcv,
         instruments,
         split,
         regimes,
+        expert_pools,
         BacktestSettings.from_params(backtest),
-        regime_names,
     )
-    return performance, expert_report_markdown(performance, expert_pools, regime_names)

@@ -1,7 +1,7 @@
 """explain: audit_trail, chart_index, chart_shards, regimes + params:explain
 (instrument, date) -> explanation.md and explanation_chart.png.
 
-    kedro run --pipeline explain --params "explain.instrument=SP500,explain.date=2017-03-01"
+    kedro run --pipelines explain --params "explain.instrument=SP500,explain.date=2017-03-01"
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -9,21 +9,21 @@ from kedro.pipeline import Node, Pipeline
 from mm_drex.pipelines.explain import nodes
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                func=nodes.explain_decision,
-                inputs=[
-                    "audit_trail",
-                    "chart_index",
-                    "chart_shards",
-                    "regimes",
-                    "params:explain",
-                ],
-                outputs=["explanation", "explanation_chart"],
-                name="explain_decision",
-            ),
+NODES = [
+    Node(
+        func=nodes.explain_decision,
+        inputs=[
+            "audit_trail",
+            "chart_index",
+            "chart_shards",
+            "regimes",
+            "params:explain",
         ],
-        tags=["explain"],
-    )
+        outputs=["explanation", "explanation_chart"],
+        name="explain_decision",
+    ),
+]
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(NODES, tags=["explain"])

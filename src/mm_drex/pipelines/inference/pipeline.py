@@ -7,31 +7,31 @@ from kedro.pipeline import Node, Pipeline
 from mm_drex.pipelines.inference import nodes
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                func=nodes.decide_next_open,
-                inputs=[
-                    "ohlcv",
-                    "instruments",
-                    "split",
-                    "feature_normaliser",
-                    "router_model",
-                    "router_model_config",
-                    "expert_pools",
-                    "rl_policy",
-                    "rl_policy_config",
-                    "params:inference",
-                    "params:features",
-                    "params:charts",
-                    "params:router_sft",
-                    "params:experts",
-                    "params:backtest",
-                ],
-                outputs=["inference_decisions", "inference_report"],
-                name="decide_next_open",
-            ),
+NODES = [
+    Node(
+        func=nodes.decide_next_open,
+        inputs=[
+            "ohlcv",
+            "instruments",
+            "split",
+            "feature_normaliser",
+            "router_model",
+            "router_model_config",
+            "expert_pools",
+            "rl_policy",
+            "rl_policy_config",
+            "params:inference",
+            "params:features",
+            "params:charts",
+            "params:router_sft",
+            "params:experts",
+            "params:backtest",
         ],
-        tags=["inference"],
-    )
+        outputs=["inference_decisions", "inference_report"],
+        name="decide_next_open",
+    ),
+]
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(NODES, tags=["inference"])

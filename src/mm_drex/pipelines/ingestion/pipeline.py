@@ -6,25 +6,21 @@ from kedro.pipeline import Node, Pipeline
 from mm_drex.pipelines.ingestion import nodes
 
 
+NODES = [
+    Node(
+        func=nodes.ingest,
+        inputs=["bundled_market_data", "user_market_files", "params:ingestion"],
+        outputs=["ohlcv", "instruments", "data_quality"],
+        name="ingest_and_validate",
+    ),
+    Node(
+        func=nodes.split,
+        inputs=["ohlcv", "params:ingestion.split"],
+        outputs="split",
+        name="chronological_split",
+    ),
+]
+
+
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                func=nodes.ingest,
-                inputs=[
-                    "bundled_market_data",
-                    "user_market_files",
-                    "params:ingestion",
-                ],
-                outputs=["ohlcv", "instruments", "data_quality"],
-                name="ingest_and_validate",
-            ),
-            Node(
-                func=nodes.split,
-                inputs=["ohlcv", "params:ingestion.split"],
-                outputs="split",
-                name="chronological_split",
-            ),
-        ],
-        tags=["ingestion"],
-    )
+    return Pipeline(NODES, tags=["ingestion"])

@@ -16,13 +16,11 @@ from mm_drex.baselines import BASELINES
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.reporting import report
 from mm_drex.reporting.comparison import comparison_markdown, comparison_table
-from mm_drex.reporting.mmdrex import mmdrex_report
 from mm_drex.reporting.regimes import regime_markdown, regime_performance
 from mm_drex.reporting.sensitivity import cost_sensitivity, cost_sensitivity_markdown
 from mm_drex.reporting.settings import ReportingSettings
 from mm_drex.reporting.significance import significance_report
 from mm_drex.reporting.tables import results_report, results_table
-from mm_drex.rl.settings import RLSettings
 
 Params = Mapping[str, Any]
 
@@ -119,30 +117,3 @@ def by_regime(
     markets = BacktestSettings.from_params(backtest).markets
     table = regime_performance(positions, regimes, instruments, markets, REGIMES)
     return table, regime_markdown(table)
-
-
-def mmdrex(
-    metrics: pd.DataFrame,
-    positions: pd.DataFrame,
-    regimes: pd.DataFrame,
-    instruments: pd.DataFrame,
-    rl_policy_comparison: pd.DataFrame,
-    rl_selection: pd.DataFrame,
-    mmdrex_ablation_choices: pd.DataFrame,
-    rl_policy_config: dict[str, Any],
-    rl: Params,
-    backtest: Params,
-) -> tuple[pd.DataFrame, str]:
-    """MM-DREX against its ablations and the benchmark: table and report."""
-    return mmdrex_report(
-        metrics,
-        positions,
-        regimes,
-        instruments,
-        rl_policy_comparison,
-        rl_selection,
-        mmdrex_ablation_choices,
-        rl_policy_config,
-        RLSettings.from_params(rl),
-        BacktestSettings.from_params(backtest),
-    )

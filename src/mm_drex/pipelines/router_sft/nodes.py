@@ -98,20 +98,16 @@ def predict_router(
     Returns ``router_weights`` (keys, p_<regime>, w_<expert>, rationale) and
     ``router_states`` (keys, z_00 ... : the fused state, the RL observation).
     """
-    settings = RouterSettings.from_params(params)
-    runtime = io.start_runtime(settings)
-    inputs = io.router_inputs(
+    return io.predict_decision_points(
         router_decision_points,
         router_texts,
         router_temporal,
         router_text_embeddings,
         router_chart_trunk,
-        settings,
         chart_shards,
-        backend=router_model_config["backend"],
-    )
-    return io.predict_router(
-        inputs, router_model, router_model_config, settings, runtime
+        router_model,
+        router_model_config,
+        RouterSettings.from_params(params),
     )
 
 
