@@ -7,7 +7,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.audit import nodes
 
-
 NODES = [
     Node(
         func=nodes.mmdrex_decision_log,

@@ -6,7 +6,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.baselines import nodes
 
-
 NODES = [
     Node(
         func=nodes.fit_baselines,

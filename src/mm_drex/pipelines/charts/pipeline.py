@@ -6,7 +6,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.charts import nodes
 
-
 NODES = [
     Node(
         func=nodes.plan,

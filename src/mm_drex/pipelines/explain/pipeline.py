@@ -8,7 +8,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.explain import nodes
 
-
 NODES = [
     Node(
         func=nodes.explain_decision,

@@ -5,7 +5,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.figures import nodes
 
-
 NODES = [
     Node(
         func=nodes.market_figures,

@@ -6,7 +6,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.inference import nodes
 
-
 NODES = [
     Node(
         func=nodes.decide_next_open,

@@ -5,7 +5,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.ingestion import nodes
 
-
 NODES = [
     Node(
         func=nodes.ingest,

@@ -6,7 +6,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.router_inputs import nodes
 
-
 NODES = [
     Node(
         func=nodes.decision_points,

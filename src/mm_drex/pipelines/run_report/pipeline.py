@@ -6,7 +6,6 @@ from kedro.pipeline import Node, Pipeline
 
 from mm_drex.pipelines.run_report import nodes
 
-
 NODES = [
     Node(
         func=nodes.run_report,
