@@ -16,6 +16,13 @@ from mm_drex.experts.templates import EXPERTS
 from mm_drex.features.indicators import sma
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.rl.panel import PanelArrays, build_panel
+from mm_drex.rl.training import (
+    RLSettings,
+    load_policies,
+    policy_artifacts,
+    train_policies,
+)
+from mm_drex.strategy.mmdrex import strategy_paths
 
 N_BARS = 600
 # bar ranges [start, end) of the segments; the bars between are purge bars
@@ -187,3 +194,63 @@ def rl_arrays(rl_panel, rl_inputs) -> PanelArrays:
 
 
 LIMITS = ExposureLimits(max_abs_exposure=1.0, gross_leverage=1.0)
+
+
+# Small RL settings: two seeds, a few PPO iterations, a two-entry penalty grid
+PARAMS = {
+    "seeds": [42, 43],
+    "num_threads": 1,
+    "env": {"episode_bars": 32, "max_logit_shift": 2.0, "pool_choice": True},
+    "reward": {
+        "lambda_drawdown": 0.01,
+        "lambda_volatility": 0.05,
+        "lambda_turnover": 0.001,
+    },
+    "ppo": {
+        "iterations": 3,
+        "episodes_per_iteration": 16,
+        "epochs": 2,
+        "minibatch_size": 128,
+        "learning_rate": 0.003,
+        "eval_every": 1,
+    },
+    "selection": {
+        "segment": "val",
+        "metric": "sharpe",
+        "penalty_grid": [{}, {"kl_coef": 1.0}],
+    },
+}
+
+
+def train_small_policies(arrays):
+    """Two seeds of a few PPO iterations on ``arrays`` (``PARAMS``): the
+    training result and the policies rebuilt from their artifacts."""
+    settings = RLSettings.from_params(PARAMS)
+    result = train_policies(arrays, settings, LIMITS)
+    tensors, config = policy_artifacts(result, settings, arrays.z.shape[1])
+    return result, load_policies(tensors, config)
+
+
+# MM-DREX and the ablations that need no other router, on the panel above
+STRATEGY_PARAMS = {
+    "segments": ["val", "test"],
+    "ablations": [
+        "uniform_weights",
+        "static_weights",
+        "best_single_expert",
+        "sft_only",
+        "no_positioning",
+    ],
+    "static_weights": {"segment": "train", "grid_step": 0.25},
+    "best_single_expert": {"segment": "val", "scope": "market"},
+}
+
+
+@pytest.fixture(scope="module")
+def policies(rl_arrays):
+    return train_small_policies(rl_arrays)[1]
+
+
+@pytest.fixture(scope="module")
+def paths(rl_arrays, policies):
+    return strategy_paths(rl_arrays, policies, LIMITS, STRATEGY_PARAMS)

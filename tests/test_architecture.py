@@ -41,7 +41,8 @@ def _package(path: Path) -> str:
     return path.relative_to(SRC).parts[0].removesuffix(".py")
 
 
-def _imports(path: Path) -> set[str]:
+def module_imports(path: Path) -> set[str]:
+    """The modules ``path`` imports (``from x import y`` gives ``x``)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -57,7 +58,7 @@ def test_only_the_stages_and_the_datasets_import_kedro():
         for path in _modules()
         if _package(path) not in ("pipelines", "datasets")
         and path.name not in PROJECT_FILES
-        and any(name.split(".")[0] == "kedro" for name in _imports(path))
+        and any(name.split(".")[0] == "kedro" for name in module_imports(path))
     ]
     assert not offenders
 
@@ -72,7 +73,7 @@ def test_every_package_is_in_a_layer_and_imports_only_lower_layers():
             continue
         package = _package(path)
         assert package in LAYERS, f"{package} is in no layer of docs/architecture.md"
-        for name in _imports(path):
+        for name in module_imports(path):
             parts = name.split(".")
             if parts[0] != "mm_drex" or len(parts) < 2 or parts[1] == package:
                 continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from mm_drex.audit.decision_log import DECISION_LOG_COLUMNS, decision_log
 from mm_drex.backtest import run_backtest
@@ -11,33 +10,8 @@ from mm_drex.experts.templates import EXPERTS
 from mm_drex.strategy.mmdrex import (
     exposure_table,
     routing_table,
-    strategy_paths,
 )
 from tests.market_panel import LIMITS
-from tests.rl.test_ppo import _train
-
-STRATEGY_PARAMS = {
-    "segments": ["val", "test"],
-    "ablations": [
-        "uniform_weights",
-        "static_weights",
-        "best_single_expert",
-        "sft_only",
-        "no_positioning",
-    ],
-    "static_weights": {"segment": "train", "grid_step": 0.25},
-    "best_single_expert": {"segment": "val", "scope": "market"},
-}
-
-
-@pytest.fixture(scope="module")
-def policies(rl_arrays):
-    return _train(rl_arrays)[1]
-
-
-@pytest.fixture(scope="module")
-def paths(rl_arrays, policies):
-    return strategy_paths(rl_arrays, policies, LIMITS, STRATEGY_PARAMS)
 
 
 def test_decision_log_has_one_row_per_test_decision_with_the_execution(

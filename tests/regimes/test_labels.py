@@ -3,7 +3,6 @@ and labels never flowing into features, text or charts."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from mm_drex.regimes.labels import (
     label_regimes,
 )
 from mm_drex.reporting.labels import label_report_markdown
+from tests.test_architecture import module_imports
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "mm_drex"
 
@@ -131,16 +131,6 @@ def test_label_report_counts_each_class_per_instrument_and_segment(ingested_root
     assert "| BTC | train |" in markdown and "H = 20" in markdown
 
 
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return names
-
-
 def test_labels_are_never_inputs_of_features_text_or_charts():
     """Structural: no feature/chart code imports the labels, and no node of the
     features or charts pipelines reads a labeling output."""
@@ -149,7 +139,7 @@ def test_labels_are_never_inputs_of_features_text_or_charts():
     for folder in ("features", "charts", "pipelines/features", "pipelines/charts"):
         for path in (SRC / folder).glob("*.py"):
             assert not any(
-                name.startswith("mm_drex.regimes") for name in _imports(path)
+                name.startswith("mm_drex.regimes") for name in module_imports(path)
             ), path
 
     bootstrap_project(SRC.parents[1])

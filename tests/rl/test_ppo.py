@@ -13,53 +13,19 @@ from mm_drex.rl.ppo import ActorCritic, PPOConfig, kl_to_sft, torch_policy
 from mm_drex.rl.reward import RewardConfig
 from mm_drex.rl.training import (
     RLSettings,
-    load_policies,
-    policy_artifacts,
-    train_policies,
 )
 from mm_drex.strategy.mmdrex import policy_path
-from tests.market_panel import LIMITS
-
-PARAMS = {
-    "seeds": [42, 43],
-    "num_threads": 1,
-    "env": {"episode_bars": 32, "max_logit_shift": 2.0, "pool_choice": True},
-    "reward": {
-        "lambda_drawdown": 0.01,
-        "lambda_volatility": 0.05,
-        "lambda_turnover": 0.001,
-    },
-    "ppo": {
-        "iterations": 3,
-        "episodes_per_iteration": 16,
-        "epochs": 2,
-        "minibatch_size": 128,
-        "learning_rate": 0.003,
-        "eval_every": 1,
-    },
-    "selection": {
-        "segment": "val",
-        "metric": "sharpe",
-        "penalty_grid": [{}, {"kl_coef": 1.0}],
-    },
-}
-
-
-def _train(arrays):
-    settings = RLSettings.from_params(PARAMS)
-    result = train_policies(arrays, settings, LIMITS)
-    tensors, config = policy_artifacts(result, settings, arrays.z.shape[1])
-    return result, load_policies(tensors, config)
+from tests.market_panel import LIMITS, PARAMS, train_small_policies
 
 
 @pytest.fixture(scope="module")
 def trained(rl_arrays):
-    return _train(rl_arrays)
+    return train_small_policies(rl_arrays)
 
 
 def test_same_seed_gives_the_same_policy_and_the_same_exposures(rl_arrays, trained):
     result, policies = trained
-    again, policies_again = _train(rl_arrays)
+    again, policies_again = train_small_policies(rl_arrays)
     for seed in (42, 43):
         first, second = (
             result.policies[seed].state_dict,
@@ -122,7 +88,7 @@ def test_training_never_reads_the_test_segment(rl_arrays, trained):
         intraday=np.where(test, 0.05, rl_arrays.intraday),
         overnight=np.where(test, -0.05, rl_arrays.overnight),
     )
-    again, _ = _train(scrambled)
+    again, _ = train_small_policies(scrambled)
     for seed in (42, 43):
         for name, value in result.policies[seed].state_dict.items():
             torch.testing.assert_close(

@@ -18,33 +18,8 @@ from mm_drex.strategy.mmdrex import (
     exposure_table,
     fixed_path,
     routing_table,
-    strategy_paths,
 )
-from tests.market_panel import LIMITS
-from tests.rl.test_ppo import _train
-
-STRATEGY_PARAMS = {
-    "segments": ["val", "test"],
-    "ablations": [
-        "uniform_weights",
-        "static_weights",
-        "best_single_expert",
-        "sft_only",
-        "no_positioning",
-    ],
-    "static_weights": {"segment": "train", "grid_step": 0.25},
-    "best_single_expert": {"segment": "val", "scope": "market"},
-}
-
-
-@pytest.fixture(scope="module")
-def policies(rl_arrays):
-    return _train(rl_arrays)[1]
-
-
-@pytest.fixture(scope="module")
-def paths(rl_arrays, policies):
-    return strategy_paths(rl_arrays, policies, LIMITS, STRATEGY_PARAMS)
+from tests.market_panel import LIMITS, STRATEGY_PARAMS
 
 
 def test_simplex_grid_covers_the_simplex():

@@ -45,6 +45,7 @@ from mm_drex.backtest.metrics import (
     sharpe_ratio,
 )
 from mm_drex.markdown import markdown_table
+from mm_drex.reporting.tables import difference_cells
 
 RETURN_KEYS = ["strategy", "name", "timestamp"]
 SHARPE_DIFFERENCE_COLUMNS = [
@@ -295,11 +296,7 @@ def significance_markdown(
                     r["name"],
                     r["baseline"],
                     r["n_bars"],
-                    f"{r['sharpe']:.2f}",
-                    f"{r['baseline_sharpe']:.2f}",
-                    f"{r['sharpe_difference']:.2f}",
-                    f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
-                    "yes" if r["significant"] else "no",
+                    *difference_cells(r, "baseline_sharpe"),
                 ]
                 for r in sharpe_differences.to_dict("records")
             ],

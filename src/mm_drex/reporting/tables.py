@@ -70,6 +70,18 @@ def format_metric(mean: float, sd: float, metric: str) -> str:
     return _cell(mean, sd, scale, decimals)
 
 
+def difference_cells(record: Mapping[str, Any], other: str) -> list[str]:
+    """Sharpe, the other's Sharpe, the difference, its interval and whether it
+    is significant, as table cells (``other``: the other Sharpe's column)."""
+    return [
+        f"{record['sharpe']:.2f}",
+        f"{record[other]:.2f}",
+        f"{record['sharpe_difference']:.2f}",
+        f"[{record['ci_low']:.2f}, {record['ci_high']:.2f}]",
+        "yes" if record["significant"] else "no",
+    ]
+
+
 def _format_level(table: pd.DataFrame, metrics: Sequence[str]) -> str:
     header = ["name", "strategy", "seeds", "bars"] + [
         METRIC_FORMATS[m][0] for m in metrics
@@ -152,11 +164,7 @@ def results_markdown(
                 str(r["strategy"]),
                 str(r["seed"]),
                 str(r["benchmark"]),
-                f"{r['sharpe']:.2f}",
-                f"{r['benchmark_sharpe']:.2f}",
-                f"{r['sharpe_difference']:.2f}",
-                f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
-                "yes" if r["significant"] else "no",
+                *difference_cells(r, "benchmark_sharpe"),
             ]
             for r in sharpe_tests.to_dict("records")
         ]
