@@ -37,20 +37,23 @@ def train_view_ablations(
 ) -> pd.DataFrame:
     """Train every configured ablation and predict ``segments``.
 
-    Small routers run on ``router_sft.ablation_num_threads`` threads (one is
-    faster than two here; the RL stage's no-chart router was always trained on
-    one). The thread count orders float reductions: the ablations that read
-    the chart move with it (docs/router.md).
+    Threads: an ablation that reads the chart runs on ``router_sft.num_threads``
+    (the image tower's convolutions gain from them); the others, small
+    temporal/text routers, on ``router_sft.ablation_num_threads`` (one is
+    faster there). The thread count orders float reductions, so it is part of
+    the configuration: the RL stage's no-chart router always ran on one.
 
     Returns:
         One row per (ablation, decision point of ``segments``):
         :data:`PREDICTION_COLUMNS` (regime probabilities, expert weights and
         the predicted regime id).
     """
-    runtime = start_runtime(settings, settings.ablation_num_threads)
     scored = np.flatnonzero(np.isin(inputs.keys["segment"].to_numpy(), segments))
     frames = []
     for name, views in settings.ablations.items():
+        chart = "chart" in views
+        threads = settings.num_threads if chart else settings.ablation_num_threads
+        runtime = start_runtime(settings, threads)
         model, *_ = fit_backend(
             inputs,
             settings,
