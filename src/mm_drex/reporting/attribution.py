@@ -1,6 +1,6 @@
 """Per-expert attribution of MM-DREX's return and drawdown.
 
-Input is the decision log (:mod:`mm_drex.strategy.decision_log`): per
+Input is the decision log (:mod:`mm_drex.audit.decision_log`): per
 (strategy, seed, instrument, decision bar t) the final weights ``w_<k>``, each
 expert's target exposure ``exposure_<k>`` (``h_k``), the executed exposure
 and the net return earned over bar ``t+1`` by that execution.
