@@ -95,3 +95,41 @@ def test_backend_training_overrides_are_read_as_training_settings():
         RouterSettings.from_params({"compact": {"training": {"epoch": 2}}})
     with pytest.raises(SettingsError, match=r"router_sft\.hf_vlm\.model_path = None"):
         RouterSettings.from_params({"backend": "hf_vlm"})
+
+
+def test_an_empty_group_keeps_its_own_defaults():
+    from mm_drex.experts.settings import ExpertSettings
+
+    for soft_targets in (None, {}):
+        settings = ExpertSettings.from_params({"soft_targets": soft_targets})
+        assert settings.soft_targets.temperature == 0.05
+        assert settings.pooling.temperature == 0.2
+
+
+def test_an_empty_penalty_grid_trains_the_configuration_as_it_is():
+    for grid in (None, []):
+        settings = RLSettings.from_params(
+            {"seeds": [1], "selection": {"penalty_grid": grid}}
+        )
+        assert settings.penalty_grid == ({},)
+
+
+def test_an_asset_class_preset_may_give_any_key_of_its_instruments():
+    from mm_drex.data.universe import resolve_universe
+
+    (spec,) = resolve_universe(
+        {
+            "asset_classes": {
+                "index": {
+                    "periods_per_year": 252,
+                    "cost_bps": 5,
+                    "allow_short": True,
+                    "source": "arch/sp500",
+                    "validation": {"gap": "keep"},
+                }
+            },
+            "universe": {"SPX": {"asset_class": "index"}},
+        }
+    )
+    assert spec.source == "arch/sp500" and spec.validation == {"gap": "keep"}
+    assert spec.cost_bps == 5.0 and isinstance(spec.periods_per_year, int)

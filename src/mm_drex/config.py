@@ -119,6 +119,12 @@ class Settings:
         """``value`` itself when it is already these settings, else read from it."""
         return value if isinstance(value, cls) else cls.from_params(value)  # type: ignore[attr-defined]
 
+    def with_overrides(self: T, overrides: Mapping[str, Any], group: str) -> T:
+        """These settings with some keys replaced, read and checked as
+        parameters of ``group`` (e.g. a backend's ``training`` overrides)."""
+        current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return type(self).from_params({**current, **overrides}, group)  # type: ignore[attr-defined]
+
     def __post_init__(self) -> None:
         check_ranges(self, type(self).group)
 
@@ -203,6 +209,8 @@ def convert_value(value: Any, annotation: Any, path: str) -> Any:
             item = args[1] if len(args) == 2 else Any
             return {k: convert_value(v, item, f"{path}.{k}") for k, v in value.items()}
     elif isinstance(annotation, type) and issubclass(annotation, Settings):
+        if isinstance(value, annotation):
+            return value
         if value is None or isinstance(value, Mapping):
             return annotation.from_params(value, path)
     else:

@@ -1,4 +1,4 @@
-"""`kedro run --pipeline charts` on the test configuration."""
+"""`kedro run --pipelines charts` on the test configuration."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`kedro run --pipeline features` on the test configuration."""
+"""`kedro run --pipelines features` on the test configuration."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`kedro run --pipeline labeling` on the test configuration."""
+"""`kedro run --pipelines labeling` on the test configuration."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from mm_drex.router.ablations import (
     ablation_weights,
     train_view_ablations,
 )
-from mm_drex.router.data import RouterInputs
-from mm_drex.router.io import fit_backend, start_runtime, state_columns
+from mm_drex.router.data import RouterInputs, state_column_names
+from mm_drex.router.io import fit_backend, start_runtime
 from mm_drex.router.settings import RouterSettings
 from tests.router.conftest import make_inputs
 
@@ -81,6 +81,6 @@ def test_ablation_weights_are_the_rows_of_one_ablation_or_none():
     assert ablation_weights(table, "features_only").empty
 
 
-def test_state_columns_have_two_digits_at_least():
-    assert state_columns(3) == ["z_00", "z_01", "z_02"]
-    assert state_columns(101)[-1] == "z_100"
+def test_state_column_names_have_two_digits_at_least():
+    assert state_column_names(3) == ["z_00", "z_01", "z_02"]
+    assert state_column_names(101)[-1] == "z_100"

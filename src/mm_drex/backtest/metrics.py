@@ -24,8 +24,8 @@ A ratio whose denominator is zero is NaN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -195,12 +195,6 @@ class BootstrapSettings(Settings):
     block_length: int = setting(20, ge=1)
     confidence: float = setting(0.95, gt=0, lt=1)
     seed: int = 42
-
-    def with_overrides(
-        self, overrides: Mapping[str, Any], group: str
-    ) -> BootstrapSettings:
-        """These settings with some keys replaced (e.g. ``reporting.significance``)."""
-        return BootstrapSettings.from_params({**asdict(self), **overrides}, group)
 
     def interval_args(self) -> dict[str, Any]:
         """Keyword arguments of :func:`sharpe_confidence_interval` and

@@ -70,7 +70,7 @@ def tower_embeddings(context: InstrumentContext) -> TowerEmbeddings:
     if towers is None:
         raise ValueError(
             f"baseline llmoe_router, instrument {context.instrument}: the context has no "
-            f"'{RESOURCE}' resource (the router stage's frozen caches or "
+            f"'{RESOURCE}' resource (the router_inputs stage's frozen caches or "
             "RenderedTowerEmbeddings)"
         )
     return towers

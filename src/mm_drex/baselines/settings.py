@@ -17,7 +17,8 @@ class BaselineSettings(Settings):
     group: ClassVar[str] = "baselines"
 
     seeds: tuple[int, ...] = (42,)
-    num_threads: int | None = setting(1, ge=1)
+    # null: torch's own thread count
+    num_threads: int | None = setting(None, ge=1)
     # threads of the image tower's top for the LLMoE router's chart embeddings
     tower_threads: int | None = setting(None, ge=1)
     strategies: dict[str, dict[str, Any] | None] = field(default_factory=dict)

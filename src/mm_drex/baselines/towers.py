@@ -11,7 +11,7 @@ the towers is trained here.
 
 Two sources give the same embeddings:
 
-- :class:`CachedTowerEmbeddings` reads the router stage's frozen caches
+- :class:`CachedTowerEmbeddings` reads the router_inputs stage's frozen caches
   (``router_decision_points``, ``router_chart_trunk``,
   ``router_text_embeddings``) and runs only the image tower's top on the cached
   trunk: the pipeline's source (the charts and texts are the stored,
@@ -60,7 +60,7 @@ class TowerEmbeddings(ABC):
 
 
 class CachedTowerEmbeddings(TowerEmbeddings):
-    """Embeddings of the router stage's cached decision points (module docstring).
+    """Embeddings of the router_inputs stage's cached decision points (module docstring).
 
     Args:
         decision_points: ``router_decision_points`` (instrument, timestamp,

@@ -10,13 +10,17 @@ from mm_drex.config import Settings, setting
 
 @dataclass(frozen=True)
 class AssetClassPreset(Settings):
-    """``ingestion.asset_classes.<class>``: defaults of its instruments."""
+    """``ingestion.asset_classes.<class>``: defaults of its instruments (any
+    key of an instrument but its asset class)."""
 
     group: ClassVar[str] = "ingestion.asset_classes"
 
+    source: str | None = None
     periods_per_year: int | None = setting(None, ge=1)
     cost_bps: float | None = setting(None, ge=0)
     allow_short: bool | None = None
+    price_adjustment: str | None = None
+    validation: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class InstrumentEntry(Settings):
     cost_bps: float | None = setting(None, ge=0)
     allow_short: bool | None = None
     price_adjustment: str | None = None
-    validation: dict[str, str] = field(default_factory=dict)
+    validation: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -49,12 +49,6 @@ class InstrumentSpec:
     validation: Mapping[str, str] = field(default_factory=dict)
 
 
-def _settings(params: IngestionSettings | Mapping[str, Any]) -> IngestionSettings:
-    if isinstance(params, IngestionSettings):
-        return params
-    return IngestionSettings.from_params(params)
-
-
 def resolve_universe(
     params: IngestionSettings | Mapping[str, Any],
 ) -> list[InstrumentSpec]:
@@ -62,7 +56,7 @@ def resolve_universe(
 
     ``ingestion.instruments`` optionally selects a subset by name.
     """
-    settings = _settings(params)
+    settings = IngestionSettings.of(params)
     universe = settings.universe
     if not universe:
         raise DataValidationError(
@@ -97,7 +91,8 @@ def resolve_universe(
                     f"parameters ingestion.universe.{name}: '{key}' is missing and "
                     f"ingestion.asset_classes.{asset_class} has no default for it"
                 )
-        unknown_rules = set(entry.validation) - set(RULE_ACTIONS)
+        rules = dict(merged.get("validation") or {})
+        unknown_rules = set(rules) - set(RULE_ACTIONS)
         if unknown_rules:
             raise DataValidationError(
                 f"parameters ingestion.universe.{name}.validation: unknown rule(s) "
@@ -111,8 +106,8 @@ def resolve_universe(
                 periods_per_year=merged["periods_per_year"],
                 cost_bps=merged["cost_bps"],
                 allow_short=merged["allow_short"],
-                price_adjustment=entry.price_adjustment,
-                validation=dict(entry.validation),
+                price_adjustment=merged.get("price_adjustment"),
+                validation=rules,
             )
         )
     return specs
@@ -156,7 +151,7 @@ def ingest_universe(
     Returns:
         ``(ohlcv, instruments, data_quality)`` as described in DESIGN.md.
     """
-    settings = _settings(params)
+    settings = IngestionSettings.of(params)
     validation = settings.validation
     rules = dict(validation.rules)
     unknown_rules = set(rules) - set(RULE_ACTIONS)

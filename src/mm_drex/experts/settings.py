@@ -61,12 +61,23 @@ class AuditSettings(Settings):
 
 
 @dataclass(frozen=True)
-class TemperatureSettings(Settings):
-    """A softmax temperature (``experts.pooling``, ``experts.soft_targets``)."""
+class PoolingSettings(Settings):
+    """``experts.pooling``: the softmax temperature that mixes a pool's members
+    by audit score."""
 
     group: ClassVar[str] = "experts.pooling"
 
     temperature: float = setting(0.2, gt=0)
+
+
+@dataclass(frozen=True)
+class SoftTargetSettings(Settings):
+    """``experts.soft_targets``: the softmax temperature of the router's soft
+    targets over the experts' forward utilities."""
+
+    group: ClassVar[str] = "experts.soft_targets"
+
+    temperature: float = setting(0.05, gt=0)
 
 
 @dataclass(frozen=True)
@@ -82,10 +93,8 @@ class ExpertSettings(Settings):
     risk_limits: ExpertRiskSettings = field(default_factory=ExpertRiskSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
-    pooling: TemperatureSettings = field(default_factory=TemperatureSettings)
-    soft_targets: TemperatureSettings = field(
-        default_factory=lambda: TemperatureSettings(temperature=0.05)
-    )
+    pooling: PoolingSettings = field(default_factory=PoolingSettings)
+    soft_targets: SoftTargetSettings = field(default_factory=SoftTargetSettings)
 
     def search_config(self) -> SearchConfig:
         """The pool search's configuration."""

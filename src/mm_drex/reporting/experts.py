@@ -28,7 +28,6 @@ from mm_drex.markdown import markdown_table
 from mm_drex.reporting.regimes import regime_performance
 
 BENCHMARK = "buy_hold"
-REGIME_METRICS = ["annual_mean_return", "annual_volatility", "sharpe", "hit_rate"]
 
 
 def _strategy_exposures(expert_exposures: pd.DataFrame) -> pd.DataFrame:

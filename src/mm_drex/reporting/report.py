@@ -173,7 +173,7 @@ SECTIONS = {
     "costs": "Cost sensitivity",
     "regimes": "Results by regime",
     "attribution": "Per-expert attribution",
-    "mmdrex": "MM-DREX and its ablations (expert_rl stage)",
+    "mmdrex": "MM-DREX and its ablations (audit stage)",
     "router": "Router evaluation (router_sft stage)",
     "experts": "Experts alone (experts stage)",
     "labels": "Regime labels (labeling stage)",

@@ -38,6 +38,7 @@ from mm_drex.experts.templates import EXPERTS
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.rl.panel import PanelArrays
 from mm_drex.rl.reward import Execution, RewardConfig, SleeveState, advance, execute
+from mm_drex.router.data import state_column_names
 
 N_EXPERTS, N_REGIMES = len(EXPERTS), len(REGIMES)
 LOG_FLOOR = 1e-12
@@ -66,7 +67,7 @@ class ActionConfig(Settings):
 def observation_names(state_dim: int) -> list[str]:
     """Names of the observation vector's components, in order."""
     return [
-        *[f"z_{i:02d}" for i in range(state_dim)],
+        *state_column_names(state_dim),
         *[f"p_{r}" for r in REGIMES],
         *[f"w_sft_{e}" for e in EXPERTS],
         *[f"h_{e}" for e in EXPERTS],

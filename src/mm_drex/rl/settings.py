@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mm_drex.config import Settings, SettingsError, setting
+from mm_drex.data.split import SEGMENTS
 from mm_drex.rl.env import ActionConfig
 from mm_drex.rl.ppo import PPOConfig
 from mm_drex.rl.reward import RewardConfig
-
-SEGMENTS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -28,14 +27,15 @@ class SelectionSettings(Settings):
 
     segment: str = setting("val", choices=("train", "val"))
     metric: str = setting("sharpe", choices=("sharpe", "reward"))
-    penalty_grid: tuple[dict[str, Any], ...] = ({},)
+    # null or an empty list: one entry, the configuration as it is
+    penalty_grid: tuple[dict[str, Any] | None, ...] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         allowed = {f.name for f in dataclasses.fields(RewardConfig)} | {
             f.name for f in dataclasses.fields(PPOConfig)
         }
-        for index, entry in enumerate(self.penalty_grid):
+        for index, entry in enumerate(self.penalty_grid or ()):
             unknown = sorted(set(entry or {}) - allowed)
             if unknown:
                 raise SettingsError(
@@ -86,7 +86,8 @@ class ComparisonSettings(Settings):
 
     group: ClassVar[str] = "expert_rl.comparison"
 
-    segment: str = setting("train", choices=("train", "val"))
+    # a report, not a choice: any segment
+    segment: str = setting("train", choices=SEGMENTS)
     random_seed: int = 0
 
 
@@ -137,7 +138,8 @@ class RLSettings(Settings):
 
     @property
     def penalty_grid(self) -> tuple[dict[str, Any], ...]:
-        return tuple(dict(entry or {}) for entry in self.selection.penalty_grid)
+        entries = self.selection.penalty_grid or (None,)
+        return tuple(dict(entry or {}) for entry in entries)
 
     def configured(
         self, overrides: Mapping[str, Any]
@@ -145,18 +147,9 @@ class RLSettings(Settings):
         """Reward and PPO configurations with one grid entry's overrides."""
         reward_keys = {f.name for f in dataclasses.fields(RewardConfig)}
         group = "expert_rl.selection.penalty_grid"
-        reward = RewardConfig.from_params(
-            {
-                **dataclasses.asdict(self.reward),
-                **{k: v for k, v in overrides.items() if k in reward_keys},
-            },
-            group,
+        reward = {k: v for k, v in overrides.items() if k in reward_keys}
+        ppo = {k: v for k, v in overrides.items() if k not in reward_keys}
+        return (
+            self.reward.with_overrides(reward, group),
+            self.ppo.with_overrides(ppo, group),
         )
-        ppo = PPOConfig.from_params(
-            {
-                **dataclasses.asdict(self.ppo),
-                **{k: v for k, v in overrides.items() if k not in reward_keys},
-            },
-            group,
-        )
-        return reward, ppo

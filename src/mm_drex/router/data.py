@@ -27,6 +27,13 @@ SOFT_TARGET_COLUMNS: list[str] = [f"p_{expert}" for expert in EXPERTS]
 KEY_COLUMNS: list[str] = ["instrument", "timestamp", "segment"]
 
 
+def state_column_names(state_dim: int) -> list[str]:
+    """``z_00, z_01, ...``: the router state's columns (the RL observation's
+    first components), two digits at least."""
+    width = max(2, len(str(state_dim - 1)))
+    return [f"z_{i:0{width}d}" for i in range(state_dim)]
+
+
 @dataclass
 class RouterInputs:
     """The router's inputs and targets for ``N`` decision points.

@@ -10,7 +10,8 @@
 - **outputs**: :func:`prediction_tables` turns a
   :class:`~mm_drex.router.compact.RouterPrediction` into ``router_weights``
   (keys, ``p_<regime>``, ``w_<expert>``, rationale) and ``router_states``
-  (keys, ``z_00 ...``), the column names of :func:`state_columns`.
+  (keys, ``z_00 ...``, the column names of
+  :func:`~mm_drex.router.data.state_column_names`).
 
 The router stage (training, prediction, ablations) and live inference call
 these, so that a decision point is seen the same way everywhere.
@@ -34,6 +35,7 @@ from mm_drex.router.data import (
     REGIMES,
     SOFT_TARGET_COLUMNS,
     RouterInputs,
+    state_column_names,
     strided_sequences,
     training_rows,
 )
@@ -42,11 +44,6 @@ from mm_drex.router.towers import ImageTower, TextTower
 from mm_drex.router.train import RuntimeConfig, TrainingConfig, configure_torch
 
 ChartShards = Mapping[str, Callable[[], np.ndarray]]
-WEIGHT_COLUMNS = [
-    *KEY_COLUMNS,
-    *[f"p_{r}" for r in REGIMES],
-    *[f"w_{e}" for e in EXPERTS],
-]
 
 
 def start_runtime(
@@ -57,12 +54,6 @@ def start_runtime(
     runtime = settings.runtime(num_threads)
     configure_torch(runtime)
     return runtime
-
-
-def state_columns(state_dim: int) -> list[str]:
-    """``z_00, z_01, ...``: the state's columns (two digits at least)."""
-    width = max(2, len(str(state_dim - 1)))
-    return [f"z_{i:0{width}d}" for i in range(state_dim)]
 
 
 # ---- frozen caches -------------------------------------------------------------
@@ -171,7 +162,7 @@ def router_inputs(
     backend: str | None = None,
 ) -> RouterInputs:
     """:class:`RouterInputs` of the decision points ``points``
-    (``router_decision_points``) from the router stage's cached tables.
+    (``router_decision_points``) from the router_inputs stage's cached tables.
 
     The raw charts are gathered only for the ``hf_vlm`` backend (it reads
     pixels; the compact router reads the cached trunk).
@@ -252,7 +243,8 @@ def prediction_tables(
     keys: pd.DataFrame, prediction: RouterPrediction
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``router_weights`` (keys, ``p_<regime>``, ``w_<expert>``, rationale) and
-    ``router_states`` (keys, :func:`state_columns`) of one prediction (float32)."""
+    ``router_states`` (keys, :func:`~mm_drex.router.data.state_column_names`) of one
+    prediction (float32)."""
     weights = keys.reset_index(drop=True).copy()
     for i, regime in enumerate(REGIMES):
         weights[f"p_{regime}"] = prediction.regime_probs[:, i].astype(np.float32)
@@ -266,7 +258,7 @@ def prediction_tables(
     weights["rationale"] = pd.array(rationale, dtype="string")
     z = pd.DataFrame(
         prediction.states.astype(np.float32),
-        columns=state_columns(prediction.states.shape[1]),
+        columns=state_column_names(prediction.states.shape[1]),
     )
     states = pd.concat([keys.reset_index(drop=True), z], axis=1)
     return weights, states
@@ -323,7 +315,7 @@ def predict_decision_points(
     router_config: Mapping[str, Any],
     settings: RouterSettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`predict_router` on the router stage's cached decision points,
+    """:func:`predict_router` on the router_inputs stage's cached decision points,
     with the inputs the saved router's backend reads."""
     inputs = router_inputs(
         points,

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -94,12 +94,6 @@ class TrainingConfig(Settings):
     grad_clip: float | None = setting(1.0, gt=0)
     eval_batch_size: int = setting(512, ge=1)
     max_train_samples: int | None = setting(None, ge=1)
-
-    def with_overrides(
-        self, overrides: Mapping[str, Any], group: str
-    ) -> TrainingConfig:
-        """These settings with a backend's ``training`` overrides applied."""
-        return TrainingConfig.from_params({**asdict(self), **overrides}, group)
 
 
 def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -32,7 +32,7 @@ def fit_baselines(
     features: Params,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Fit every configured baseline (train), select it (val) and emit its
-    exposures on the full history. The router stage's frozen caches become
+    exposures on the full history. The router_inputs stage's frozen caches become
     the LLMoE router's tower embeddings.
 
     Returns ``baseline_exposures``, ``baseline_selection``, ``baseline_fit_log``.
