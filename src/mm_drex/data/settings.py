@@ -24,19 +24,13 @@ class AssetClassPreset(Settings):
 
 
 @dataclass(frozen=True)
-class InstrumentEntry(Settings):
-    """``ingestion.universe.<name>``: an instrument; unset keys come from its
-    asset class's preset."""
+class InstrumentEntry(AssetClassPreset):
+    """``ingestion.universe.<name>``: an instrument, its asset class and any
+    key of the preset it overrides (unset keys come from the preset)."""
 
     group: ClassVar[str] = "ingestion.universe"
 
     asset_class: str | None = None
-    source: str | None = None
-    periods_per_year: int | None = setting(None, ge=1)
-    cost_bps: float | None = setting(None, ge=0)
-    allow_short: bool | None = None
-    price_adjustment: str | None = None
-    validation: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
