@@ -20,6 +20,7 @@ from mm_drex.backtest import (
     sleeve_returns,
 )
 from mm_drex.backtest.metrics import sharpe_ratio
+from mm_drex.data.calendar import observed_periods_per_year
 
 MARKETS = {
     "stocks": ["index", "equity"],
@@ -116,17 +117,20 @@ def test_metrics_annualise_crypto_with_365_and_average_the_markets(tables):
     assert (instrument_rows["sharpe_ci_low"] < instrument_rows["sharpe"]).all()
 
 
-def test_a_market_whose_instruments_disagree_on_periods_per_year_is_an_error(tables):
+def test_a_market_whose_instruments_disagree_on_periods_per_year_uses_its_dates(tables):
     ohlcv, instruments, split = tables["ohlcv"], tables["instruments"], tables["split"]
     positions = run_backtest(
         _constant_exposures(ohlcv, {"long": 1.0}), ohlcv, instruments, split
     )
     mixed = {"everything": ["index", "equity", "future", "etf", "crypto"]}
     markets = market_returns(positions, instruments, mixed)
-    with pytest.raises(
-        BacktestInputError, match=r"everything.*periods_per_year.*BTC: 365"
-    ):
-        compute_metrics(positions, markets, instruments, mixed)
+    metrics = compute_metrics(positions, markets, instruments, mixed)
+    row = metrics[metrics["level"] == "market"].iloc[0]
+    # 252-day and 365-day members: the market's own trading dates per year
+    assert row["periods_per_year"] == round(
+        observed_periods_per_year(markets["timestamp"])
+    )
+    assert 252 < row["periods_per_year"] <= 366
 
 
 def test_cost_overrides_win_most_specific_first(tables):

@@ -84,7 +84,14 @@ def test_user_csv_intraday_timezone_aware_is_converted_to_naive_utc(tmp_path):
     bars = intraday_bars(240, tz="America/New_York")
     bars.to_csv(tmp_path / "es_1h.csv", index=False)
     ohlcv, _, quality = ingest_files(
-        tmp_path, {"ES": {"asset_class": "equity", "source": "user/es_1h.csv"}}
+        tmp_path,
+        {
+            "ES": {
+                "asset_class": "equity",
+                "source": "user/es_1h.csv",
+                "periods_per_year": 24 * 365,
+            }
+        },
     )
     assert ohlcv["timestamp"].dt.tz is None
     # 09:00 New York (EST, UTC-5) on 2024-03-01 is 14:00 UTC
@@ -98,11 +105,19 @@ def test_user_parquet_intraday_with_datetime_index(tmp_path):
     bars.index.name = "timestamp"
     bars.to_parquet(tmp_path / "btc_1h.parquet")
     ohlcv, instruments, _ = ingest_files(
-        tmp_path, {"BTC1H": {"asset_class": "crypto", "source": "user/btc_1h.parquet"}}
+        tmp_path,
+        {
+            "BTC1H": {
+                "asset_class": "crypto",
+                "source": "user/btc_1h.parquet",
+                "periods_per_year": 24 * 365,
+            }
+        },
     )
     assert len(ohlcv) == 200
     assert ohlcv["timestamp"].iloc[1] - ohlcv["timestamp"].iloc[0] == pd.Timedelta("1h")
-    assert instruments.loc[0, "periods_per_year"] == 365
+    assert instruments.loc[0, "periods_per_year"] == 24 * 365
+    assert instruments.loc[0, "observed_periods_per_year"] == pytest.approx(8766.0)
 
 
 def test_user_file_without_volume_gets_nan_volume(tmp_path):

@@ -8,11 +8,15 @@ indicators are warm at the segment start. Each instrument is simulated on its
 own calendar, all its sleeves at once (one ``(T, P)`` array).
 
 A **market** portfolio is the equal weight of its instruments' sleeves,
-rebalanced every bar: its return on a date is the mean of the sleeve returns of
-the instruments that have a return on that date (the cost of rebalancing
-between sleeves is not charged). A market is annualised with its instruments'
-``periods_per_year``, which must agree. The **equal-market average** is the
-mean of each metric over the markets.
+rebalanced every trading date of the common calendar
+(:mod:`mm_drex.data.calendar`): each sleeve's return on a trading date (in its
+exchange's time zone) compounds its bars of that date, and the market's return
+is the mean over the sleeves that trade on the date (the cost of rebalancing
+between sleeves is not charged). A market of daily members that agree on
+``periods_per_year`` is annualised with it; any other (a 24/7 market beside a
+weekday one, intraday members) with the trading dates per year observed in
+its own series. The **equal-market average** is the mean of each metric over
+the markets.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from mm_drex.backtest.metrics import (
     sharpe_ratio,
 )
 from mm_drex.backtest.projection import ExposureLimits
+from mm_drex.data.calendar import UTC, observed_periods_per_year, trading_dates
 
 EXPOSURE_COLUMNS = ["strategy", "seed", "instrument", "timestamp", "target_exposure"]
 SLEEVE_KEYS = ["strategy", "seed", "instrument"]
@@ -60,6 +65,9 @@ MARKET_RETURN_COLUMNS = [
     "nav",
 ]
 AVERAGE_NAME = "equal_market_average"
+# An instrument with at most this many bars per year is daily (or coarser):
+# 365 days plus slack for a bar on each calendar day of a leap year.
+DAILY_PERIODS_MAX = 370.0
 METRIC_ID_COLUMNS = [
     "strategy",
     "seed",
@@ -292,6 +300,26 @@ def sleeve_returns(positions: pd.DataFrame) -> pd.DataFrame:
 # ---- market portfolios -----------------------------------------------------------
 
 
+def instrument_timezones(instruments: pd.DataFrame) -> pd.Series:
+    """Exchange time zone per instrument (UTC where the table has none)."""
+    table = instruments.set_index("instrument")
+    if "timezone" not in table.columns:
+        return pd.Series(UTC, index=table.index, name="timezone")
+    return table["timezone"].fillna(UTC).astype(str)
+
+
+def with_trading_dates(rows: pd.DataFrame, instruments: pd.DataFrame) -> pd.Series:
+    """The trading date of each row (``instrument``, ``timestamp``) in its
+    exchange's time zone (:mod:`mm_drex.data.calendar`)."""
+    zones = instrument_timezones(instruments)
+    dates = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns]")
+    for zone, members in rows.groupby(rows["instrument"].map(zones), sort=False):
+        dates.loc[members.index] = trading_dates(
+            members["timestamp"].to_numpy(), str(zone)
+        ).to_numpy()
+    return dates
+
+
 def market_returns(
     positions: pd.DataFrame,
     instruments: pd.DataFrame,
@@ -299,23 +327,49 @@ def market_returns(
 ) -> pd.DataFrame:
     """Equal-weight market portfolios of the sleeves, per (strategy, seed, market).
 
+    Sleeves meet on the common calendar: a sleeve's return on a trading date
+    (its exchange's time zone) compounds its bars of that date, and the market's
+    return on the date is the mean over the sleeves that trade on it.
+
     Returns:
         ``strategy, seed, market, timestamp, n_instruments, net_return,
-        turnover, nav`` (``turnover`` is the mean of the sleeves' turnover).
+        turnover, nav``: ``timestamp`` is the trading date; ``turnover`` is the
+        mean of the sleeves' turnover on the date.
     """
     market_of = market_of_instruments(instruments, markets)
     returns = sleeve_returns(positions)
     returns = returns.assign(market=returns["instrument"].map(market_of)).dropna(
         subset=["market"]
     )
-    grouped = returns.groupby(
-        ["strategy", "seed", "market", "timestamp"], sort=True, observed=True
+    keys = ["strategy", "seed", "market", "instrument", "trading_date"]
+    returns = returns.assign(trading_date=with_trading_dates(returns, instruments))
+    returns = returns.assign(
+        growth=(1.0 + returns["net_return"])
+        .groupby([returns[k] for k in keys], sort=False, observed=True)
+        .cumprod()
+    )
+    daily = (
+        returns.groupby(keys, sort=False, observed=True)
+        .agg(
+            bars=("net_return", "size"),
+            net_return=("net_return", "first"),
+            growth=("growth", "last"),
+            turnover=("turnover", "sum"),
+        )
+        .reset_index()
+    )
+    # one bar on the date: its own return, bit for bit; several: compounded
+    several = daily["bars"] > 1
+    daily.loc[several, "net_return"] = daily.loc[several, "growth"] - 1.0
+    grouped = daily.groupby(
+        ["strategy", "seed", "market", "trading_date"], sort=True, observed=True
     )
     table = grouped.agg(
         n_instruments=("instrument", "size"),
         net_return=("net_return", "mean"),
         turnover=("turnover", "mean"),
     ).reset_index()
+    table = table.rename(columns={"trading_date": "timestamp"})
     growth = 1.0 + table["net_return"]
     table["nav"] = growth.groupby(
         [table["strategy"], table["seed"], table["market"]], sort=False
@@ -330,21 +384,45 @@ def market_returns(
     return table[MARKET_RETURN_COLUMNS].reset_index(drop=True)
 
 
-def _market_periods(
-    instruments: pd.DataFrame, markets: Mapping[str, Sequence[str]]
+def market_periods_per_year(
+    instruments: pd.DataFrame,
+    markets: Mapping[str, Sequence[str]],
+    market_table: pd.DataFrame | None = None,
 ) -> dict[str, int]:
+    """Annualisation of each market portfolio.
+
+    Where the members are daily (at most one bar per trading date in the
+    evaluated rows) and agree on ``periods_per_year``, that value; otherwise
+    (a 24/7 market beside a weekday one, intraday members) the trading dates
+    per year observed in the market's own series (``market_table``).
+    """
     market_of = market_of_instruments(instruments, markets)
     periods = instruments.set_index("instrument")["periods_per_year"]
+    observed = (
+        instruments.set_index("instrument")["observed_periods_per_year"]
+        if "observed_periods_per_year" in instruments.columns
+        else periods
+    )
     out = {}
     for market, members in market_of.groupby(market_of, sort=False):
         values = periods.loc[members.index].unique()
-        if len(values) != 1:
+        daily = bool((observed.loc[members.index] <= DAILY_PERIODS_MAX).all())
+        if len(values) == 1 and daily:
+            out[str(market)] = int(values[0])
+            continue
+        dates = (
+            market_table.loc[market_table["market"] == market, "timestamp"]
+            if market_table is not None
+            else pd.Series(dtype="datetime64[ns]")
+        )
+        if dates.nunique() < 2:
             detail = ", ".join(f"{i}: {periods[i]}" for i in members.index)
             raise BacktestInputError(
                 f"parameters backtest.markets.{market}: its instruments disagree on "
-                f"periods_per_year ({detail}); a market is annualised with one value"
+                f"periods_per_year ({detail}) and the market has too few trading "
+                "dates to observe its own"
             )
-        out[str(market)] = int(values[0])
+        out[str(market)] = max(1, round(observed_periods_per_year(dates.unique())))
     return out
 
 
@@ -413,7 +491,7 @@ def compute_metrics(
                 bootstrap,
             )
         )
-    market_periods = _market_periods(instruments, markets)
+    market_periods = market_periods_per_year(instruments, markets, market_table)
     market_rows = []
     for (strategy, seed, market), table in market_table.groupby(
         ["strategy", "seed", "market"], sort=False
@@ -483,7 +561,9 @@ def sharpe_tests(
     bootstrap = BootstrapSettings.of(bootstrap)
     periods = {
         "instrument": instruments.set_index("instrument")["periods_per_year"],
-        "market": pd.Series(_market_periods(instruments, markets)),
+        "market": pd.Series(
+            market_periods_per_year(instruments, markets, market_table)
+        ),
     }
     series = {
         "instrument": sleeve_returns(positions).rename(columns={"instrument": "name"}),

@@ -51,6 +51,9 @@ class InstrumentContext:
     cost_bps: float
     allow_short: bool
     limits: ExposureLimits = field(default_factory=ExposureLimits)
+    # a candidate exposed on fewer than this share of the selection segment's
+    # bars is chosen only when no candidate is active enough (as the experts)
+    min_activity: float = 0.0
     resources: Mapping[str, Any] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -125,3 +128,27 @@ def segment_sharpe(
         limits=context.limits,
     )
     return np.atleast_1d(sharpe_ratio(result.net_return[1:], context.periods_per_year))
+
+
+def segment_activity(
+    target_exposure: np.ndarray, segment: np.ndarray, evaluated: str = "val"
+) -> np.ndarray:
+    """``(P,)`` share of a segment's bars on which each candidate is exposed."""
+    rows = np.flatnonzero(np.asarray(segment) == evaluated)
+    exposure = np.asarray(target_exposure, dtype=float).reshape(len(segment), -1)
+    if rows.size == 0:
+        return np.full(exposure.shape[1], np.nan)
+    return (np.nan_to_num(exposure[rows]) != 0.0).mean(axis=0)
+
+
+def best_active(scores: np.ndarray, activity: np.ndarray, min_activity: float) -> int:
+    """The best-scoring candidate among those active on at least
+    ``min_activity`` of the selection bars (all of them when none is); a flat
+    candidate (NaN score) ranks last, ties go to the first."""
+    ranked = np.where(np.isnan(scores), -np.inf, np.asarray(scores, dtype=float))
+    eligible = np.asarray(activity) >= min_activity
+    if eligible.any():
+        ranked = np.where(eligible, ranked, -np.inf)
+        if np.isneginf(ranked).all():
+            return int(np.flatnonzero(eligible)[0])
+    return int(np.argmax(ranked))

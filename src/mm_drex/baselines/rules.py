@@ -25,6 +25,8 @@ from mm_drex.baselines.base import (
     SHARED_PARAMETERS,
     Baseline,
     InstrumentContext,
+    best_active,
+    segment_activity,
     segment_sharpe,
 )
 
@@ -67,12 +69,14 @@ def best_on_segment(
 ) -> tuple[int, np.ndarray]:
     """Index of the candidate column with the best after-cost Sharpe on a segment.
 
-    A flat candidate (NaN Sharpe) ranks below every traded one; ties go to the
-    first column, so the grid order is the tie-break.
+    Candidates exposed on fewer than ``context.min_activity`` of the segment's
+    bars rank after the active ones (:func:`best_active`); a flat candidate (NaN
+    Sharpe) ranks below every traded one; ties go to the first column, so the
+    grid order is the tie-break.
     """
     scores = segment_sharpe(candidates, bars, segment, context, evaluated)
-    ranked = np.where(np.isnan(scores), -np.inf, scores)
-    return int(np.argmax(ranked)), scores
+    activity = segment_activity(candidates, segment, evaluated)
+    return best_active(scores, activity, context.min_activity), scores
 
 
 class GridRuleBaseline(Baseline):

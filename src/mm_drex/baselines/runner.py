@@ -27,7 +27,12 @@ from mm_drex.backtest.sleeves import (
     market_of_instruments,
     resolve_cost_bps,
 )
-from mm_drex.baselines.base import SHARED_PARAMETERS, Baseline, InstrumentContext
+from mm_drex.baselines.base import (
+    SHARED_PARAMETERS,
+    Baseline,
+    InstrumentContext,
+    segment_activity,
+)
 from mm_drex.baselines.data import InstrumentData
 from mm_drex.baselines.pooled import PooledBaseline
 from mm_drex.baselines.registry import BASELINES
@@ -43,6 +48,7 @@ SELECTION_COLUMNS = [
     "instrument",
     "parameters",
     "selection_score",
+    "selection_activity",
 ]
 FIT_LOG_COLUMNS = [
     "strategy",
@@ -69,6 +75,7 @@ def instrument_histories(
     limits: ExposureLimits | None = None,
     cost_override_bps: Mapping[str, float] | None = None,
     resources: Mapping[str, Any] | None = None,
+    min_activity: float = 0.0,
 ) -> list[InstrumentData]:
     """Each instrument's bars, segments and context (in ``ohlcv`` order)."""
     limits = limits or ExposureLimits()
@@ -84,6 +91,7 @@ def instrument_histories(
             cost_bps=float(costs[instrument]),
             allow_short=bool(info.loc[instrument, "allow_short"]),
             limits=limits,
+            min_activity=float(min_activity),
             resources=dict(resources or {}),
         )
         bars = ohlcv.iloc[rows].reset_index(drop=True)
@@ -195,6 +203,7 @@ def run_baselines(
     markets: Mapping[str, Sequence[str]] | None = None,
     resources: Mapping[str, Any] | None = None,
     shared: Mapping[str, Any] | None = None,
+    min_activity: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Fit each baseline (per seed and pool) and compute its exposures.
 
@@ -209,13 +218,16 @@ def run_baselines(
             (``tower_embeddings`` for the LLMoE router).
         shared: stage-wide parameters (:data:`~mm_drex.baselines.base.SHARED_PARAMETERS`) under each
             baseline's own.
+        min_activity: the activity floor of val selection (a candidate
+            exposed on fewer val bars is chosen only when none is active).
 
     Returns:
         ``(exposures, selection, fit_log)``: the long exposure table on the
         full history (``strategy, seed, instrument, timestamp,
         target_exposure``); one row per (strategy, seed, instrument) with the
-        chosen ``parameters`` (JSON) and ``selection_score`` (val Sharpe); one
-        row per fit with its wall time.
+        chosen ``parameters`` (JSON), ``selection_score`` (val Sharpe) and
+        ``selection_activity`` (share of val bars with an exposure); one row
+        per fit with its wall time.
     """
     unknown = sorted(set(strategies) - set(BASELINES))
     if unknown:
@@ -226,7 +238,7 @@ def run_baselines(
     if not seeds:
         raise ValueError("parameters baselines.seeds is empty")
     histories = instrument_histories(
-        ohlcv, instruments, split, limits, cost_override_bps, resources
+        ohlcv, instruments, split, limits, cost_override_bps, resources, min_activity
     )
     exposures, selection, fit_log = [], [], []
     for name in strategies:
@@ -259,7 +271,14 @@ def run_baselines(
                         }
                     )
                 )
-                selection.append(_selection_row(name, seed, history.instrument, model))
+                selection.append(
+                    {
+                        **_selection_row(name, seed, history.instrument, model),
+                        "selection_activity": float(
+                            segment_activity(exposure[:, None], history.segment)[0]
+                        ),
+                    }
+                )
             exposure_seconds = time.perf_counter() - started
             first = next(iter(fitted.values()))
             fit_log.append(
@@ -342,4 +361,5 @@ def run_stage_baselines(
         markets=backtest.markets,
         resources=resources,
         shared=shared,
+        min_activity=settings.min_activity,
     )

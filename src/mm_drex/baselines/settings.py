@@ -21,4 +21,7 @@ class BaselineSettings(Settings):
     num_threads: int | None = setting(None, ge=1)
     # threads of the image tower's top for the LLMoE router's chart embeddings
     tower_threads: int | None = setting(None, ge=1)
+    # a val-selected candidate must be exposed on this share of the val bars
+    # (the experts' activity floor, experts.audit.min_activity)
+    min_activity: float = setting(0.0, ge=0, le=1)
     strategies: dict[str, dict[str, Any] | None] = field(default_factory=dict)

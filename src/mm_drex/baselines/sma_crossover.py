@@ -14,7 +14,13 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from mm_drex.baselines.base import Baseline, InstrumentContext, segment_sharpe
+from mm_drex.baselines.base import (
+    Baseline,
+    InstrumentContext,
+    best_active,
+    segment_activity,
+    segment_sharpe,
+)
 
 MODES = ("long_flat", "long_short")
 
@@ -84,14 +90,13 @@ class SmaCrossover(Baseline):
         candidates = crossover_exposures(
             bars["close"].to_numpy(), grid[:, 0], grid[:, 1], self._mode()
         )
-        scores = segment_sharpe(
-            candidates,
-            bars,
-            segment,
-            context,
-            self.params.get("selection_segment", "val"),
+        evaluated = self.params.get("selection_segment", "val")
+        scores = segment_sharpe(candidates, bars, segment, context, evaluated)
+        best = best_active(
+            scores,
+            segment_activity(candidates, segment, evaluated),
+            context.min_activity,
         )
-        best = int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
         self.fast_, self.slow_ = (int(v) for v in grid[best])
         self.score_ = float(scores[best])
         return self

@@ -16,7 +16,10 @@ class AssetClassPreset(Settings):
     group: ClassVar[str] = "ingestion.asset_classes"
 
     source: str | None = None
+    # null: the observed bars per year; a value is checked against them
     periods_per_year: int | None = setting(None, ge=1)
+    # the exchange's IANA time zone (trading dates; naive timestamps are read in it)
+    timezone: str | None = None
     cost_bps: float | None = setting(None, ge=0)
     allow_short: bool | None = None
     price_adjustment: str | None = None

@@ -12,6 +12,7 @@ exclusive.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,34 @@ SPLIT_COLUMNS = [
     "n_bars",
     "purge_bars",
 ]
+
+
+def learner_horizons(
+    label_horizon: int, baselines: Mapping[str, Mapping[str, Any] | None]
+) -> dict[str, int]:
+    """The forward horizon of every learner, by the setting that gives it: the
+    regime labels and each baseline whose parameters set a ``horizon``."""
+    horizons = {"labeling.horizon": int(label_horizon)}
+    for name, params in (baselines or {}).items():
+        value = (params or {}).get("horizon")
+        if isinstance(value, int) and not isinstance(value, bool):
+            horizons[f"baselines.strategies.{name}.horizon"] = value
+    return horizons
+
+
+def check_purge(purge_bars: int, horizons: Mapping[str, int]) -> None:
+    """Refuse a purge shorter than the longest learner horizon: a target that
+    looks further ahead than the purge would see the next segment's bars."""
+    if not horizons:
+        return
+    setting, longest = max(horizons.items(), key=lambda item: item[1])
+    if purge_bars < longest:
+        raise ValueError(
+            f"parameters ingestion.split.purge_bars = {purge_bars} is shorter than "
+            f"the longest learner horizon, {setting} = {longest}: its targets near a "
+            f"boundary would look into the next segment; set purge_bars to at "
+            f"least {longest}"
+        )
 
 
 def segment_bounds(

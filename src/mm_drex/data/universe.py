@@ -8,6 +8,12 @@ from typing import Any
 
 import pandas as pd
 
+from mm_drex.data.calendar import (
+    CalendarError,
+    check_timezone,
+    observed_periods_per_year,
+    resolve_periods_per_year,
+)
 from mm_drex.data.files import MarketFile
 from mm_drex.data.settings import AssetClassPreset, IngestionSettings
 from mm_drex.data.validation import (
@@ -25,6 +31,8 @@ INSTRUMENT_COLUMNS = [
     "instrument",
     "asset_class",
     "periods_per_year",
+    "observed_periods_per_year",
+    "timezone",
     "cost_bps",
     "allow_short",
     "source",
@@ -42,9 +50,12 @@ class InstrumentSpec:
     instrument: str
     asset_class: str
     source: str
-    periods_per_year: int
+    periods_per_year: int | None
     cost_bps: float
     allow_short: bool
+    timezone: str = "UTC"
+    # the parameter that set periods_per_year (named in errors)
+    periods_setting: str = "ingestion.asset_classes.<class>.periods_per_year"
     price_adjustment: str | None = None
     validation: Mapping[str, str] = field(default_factory=dict)
 
@@ -85,7 +96,7 @@ def resolve_universe(
             for key, value in vars(source).items()
             if value is not None
         }
-        for key in ("source", "periods_per_year", "cost_bps", "allow_short"):
+        for key in ("source", "cost_bps", "allow_short"):
             if key not in merged:
                 raise DataValidationError(
                     f"parameters ingestion.universe.{name}: '{key}' is missing and "
@@ -103,9 +114,17 @@ def resolve_universe(
                 instrument=name,
                 asset_class=asset_class,
                 source=merged["source"],
-                periods_per_year=merged["periods_per_year"],
+                periods_per_year=merged.get("periods_per_year"),
                 cost_bps=merged["cost_bps"],
                 allow_short=merged["allow_short"],
+                timezone=check_timezone(
+                    merged.get("timezone"), f"parameters ingestion.universe.{name}"
+                ),
+                periods_setting=(
+                    f"ingestion.universe.{name}.periods_per_year"
+                    if entry.periods_per_year is not None
+                    else f"ingestion.asset_classes.{asset_class}.periods_per_year"
+                ),
                 price_adjustment=merged.get("price_adjustment"),
                 validation=rules,
             )
@@ -172,6 +191,7 @@ def ingest_universe(
             min_bars=validation.min_bars,
             max_gap_factor=validation.max_gap_factor,
             price_adjustment=spec.price_adjustment,
+            timezone=spec.timezone,
         )
         try:
             raw = load()
@@ -180,6 +200,16 @@ def ingest_universe(
                 f"{source_name}: instrument {spec.instrument}: cannot be read: {error}"
             ) from error
         bars = validate_bars(raw, check)
+        observed = observed_periods_per_year(bars["timestamp"])
+        try:
+            periods_per_year = resolve_periods_per_year(
+                spec.periods_per_year,
+                observed,
+                spec.instrument,
+                f"parameters {spec.periods_setting}",
+            )
+        except CalendarError as error:
+            raise DataValidationError(f"{source_name}: {error}") from None
         if tail_bars:
             bars = bars.iloc[-tail_bars:].reset_index(drop=True)
         bars.insert(0, "instrument", spec.instrument)
@@ -189,7 +219,9 @@ def ingest_universe(
             {
                 "instrument": spec.instrument,
                 "asset_class": spec.asset_class,
-                "periods_per_year": spec.periods_per_year,
+                "periods_per_year": periods_per_year,
+                "observed_periods_per_year": observed,
+                "timezone": spec.timezone,
                 "cost_bps": spec.cost_bps,
                 "allow_short": spec.allow_short,
                 "source": source_name,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mm_drex.data.calendar import UTC, localize_naive
 from mm_drex.data.sources import (
     PRICE_COLUMNS,
     adjust_to_adjusted_close,
@@ -63,6 +64,8 @@ class BarCheck:
     min_bars: int
     max_gap_factor: float = 5.0
     price_adjustment: str | None = None
+    # naive timestamps are read in this time zone (mm_drex.data.calendar)
+    timezone: str = "UTC"
     log: list[dict] = field(default_factory=list)
 
     def action(self, rule: str) -> str:
@@ -152,6 +155,19 @@ def _standard_columns(raw: pd.DataFrame, check: BarCheck) -> pd.DataFrame:
     return frame
 
 
+def _all_naive(raw: pd.Series) -> bool:
+    """Whether a timestamp column carries no UTC offset (read in exchange time)."""
+    if pd.api.types.is_datetime64_dtype(raw):
+        return True
+    try:
+        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    except (TypeError, ValueError):
+        return False  # mixed offsets: each value carries its own
+    return pd.api.types.is_datetime64_dtype(parsed) and not isinstance(
+        parsed.dtype, pd.DatetimeTZDtype
+    )
+
+
 def _parse_timestamps(frame: pd.DataFrame, check: BarCheck) -> pd.DataFrame:
     raw = frame["timestamp"]
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
@@ -159,6 +175,9 @@ def _parse_timestamps(frame: pd.DataFrame, check: BarCheck) -> pd.DataFrame:
     else:
         parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        if check.timezone != UTC and _all_naive(raw):
+            local = pd.to_datetime(raw, errors="coerce", format="mixed")
+            parsed = localize_naive(local, check.timezone)
     bad = parsed.isna().to_numpy()
     if bad.any():
         first = np.flatnonzero(bad)[:_MAX_EXAMPLES]

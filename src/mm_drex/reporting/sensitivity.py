@@ -13,7 +13,12 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from mm_drex.backtest import ExposureLimits, market_returns, run_backtest
+from mm_drex.backtest import (
+    ExposureLimits,
+    market_periods_per_year,
+    market_returns,
+    run_backtest,
+)
 from mm_drex.backtest.metrics import aggregate_seeds, performance_summary
 from mm_drex.backtest.sleeves import AVERAGE_NAME
 from mm_drex.markdown import markdown_table
@@ -49,13 +54,6 @@ def cost_sensitivity(
         :data:`SENSITIVITY_METRICS` (seed mean and sd); ``name`` is a market or
         the equal-market average.
     """
-    periods = instruments.set_index("instrument")["periods_per_year"]
-    classes = instruments.set_index("instrument")["asset_class"]
-    market_periods = {
-        market: float(periods[classes.isin(list(members))].max())
-        for market, members in markets.items()
-        if classes.isin(list(members)).any()
-    }
     rows = []
     for bps in costs_bps:
         positions = run_backtest(
@@ -68,6 +66,7 @@ def cost_sensitivity(
             cost_override_bps={"all": float(bps)},
         )
         table = market_returns(positions, instruments, markets)
+        market_periods = market_periods_per_year(instruments, markets, table)
         for (strategy, seed, market), group in table.groupby(
             ["strategy", "seed", "market"], sort=False
         ):

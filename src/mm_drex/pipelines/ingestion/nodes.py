@@ -9,7 +9,7 @@ import pandas as pd
 
 from mm_drex.data.files import MarketFile
 from mm_drex.data.settings import IngestionSettings, SplitSettings
-from mm_drex.data.split import chronological_split
+from mm_drex.data.split import check_purge, chronological_split, learner_horizons
 from mm_drex.data.universe import ingest_universe
 
 
@@ -33,7 +33,14 @@ def ingest(
     return ingest_universe(settings, bundled_market_data, user_market_files)
 
 
-def split(ohlcv: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
-    """Chronological train/val/test bounds per instrument with purge gaps."""
+def split(
+    ohlcv: pd.DataFrame,
+    params: Mapping[str, Any],
+    label_horizon: int,
+    baselines: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Chronological train/val/test bounds per instrument with purge gaps (at
+    least the longest horizon of the labels and the baselines' targets)."""
     settings = SplitSettings.from_params(params)
+    check_purge(settings.purge_bars, learner_horizons(label_horizon, baselines))
     return chronological_split(ohlcv, settings.fractions, settings.purge_bars)

@@ -14,7 +14,12 @@ NODES = [
     ),
     Node(
         func=nodes.split,
-        inputs=["ohlcv", "params:ingestion.split"],
+        inputs=[
+            "ohlcv",
+            "params:ingestion.split",
+            "params:labeling.horizon",
+            "params:baselines.strategies",
+        ],
         outputs="split",
         name="chronological_split",
     ),
