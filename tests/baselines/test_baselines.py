@@ -137,3 +137,59 @@ def test_run_baselines_emits_full_history_exposures_and_the_choices(nasdaq):
     assert (fit_log["n_instruments"] == 1).all()
     with pytest.raises(ValueError, match="unknown baseline.*momentum"):
         run_baselines(bars, instruments, split, {"momentum": {}}, seeds=[42])
+
+
+def test_val_selection_skips_a_candidate_below_the_activity_floor(nasdaq):
+    from dataclasses import replace
+
+    from mm_drex.baselines.rules import best_on_segment
+
+    bars, segment, _, _ = nasdaq
+    close = bars["close"].to_numpy()
+    val = np.flatnonzero(segment == "val")
+    # candidate 0: long only before the 12 best val days (a val-fitted, nearly
+    # flat rule: a very high val Sharpe); candidate 1: always long
+    nearly_flat = np.zeros(len(bars))
+    next_open_return = bars["open"].shift(-2).to_numpy() / bars["open"].shift(-1)
+    best_days = val[np.argsort(-np.nan_to_num(next_open_return.to_numpy()[val]))[:12]]
+    nearly_flat[best_days] = 1.0
+    candidates = np.column_stack([nearly_flat, np.ones(len(bars))])
+    assert close.size == len(bars)
+
+    chosen, scores = best_on_segment(candidates, bars, segment, CONTEXT)
+    assert chosen == 0 and scores[0] > scores[1]  # no floor: the flat one wins
+
+    floored = replace(CONTEXT, min_activity=0.05)
+    chosen, scores_again = best_on_segment(candidates, bars, segment, floored)
+    assert chosen == 1
+    np.testing.assert_array_equal(scores, scores_again)
+
+    # when no candidate is active enough, the best one is still chosen
+    chosen, _ = best_on_segment(candidates[:, :1], bars, segment, floored)
+    assert chosen == 0
+
+
+def test_the_selection_table_records_each_baselines_val_activity(nasdaq):
+    bars, segment, split, instruments = nasdaq
+    strategies = {
+        "rsi_reversal": {
+            "window": [2, 7, 21],
+            "lower": [20.0, 30.0],
+            "upper": [70.0, 80.0],
+            "exit_level": [50.0],
+            "modes": ["long_flat"],
+        }
+    }
+    _, free, _ = run_baselines(bars, instruments, split, strategies, [42])
+    free_activity = free["selection_activity"].iloc[0]
+    val = np.flatnonzero(segment == "val")
+    assert 0 < free_activity < 0.2 and len(val) > 900
+    # a floor above the unconstrained winner's activity moves the choice to a
+    # more active grid point
+    floor = free_activity + 0.01
+    _, floored, _ = run_baselines(
+        bars, instruments, split, strategies, [42], min_activity=floor
+    )
+    assert floored["selection_activity"].iloc[0] >= floor
+    assert floored["parameters"].iloc[0] != free["parameters"].iloc[0]
+    assert floored["selection_score"].iloc[0] <= free["selection_score"].iloc[0]

@@ -17,7 +17,7 @@ from kedro.runner import SequentialRunner
 from mm_drex.experts.templates import EXPERTS
 from mm_drex.reporting.attribution import UNATTRIBUTED
 from tests.conftest import PROJECT_ROOT
-from tests.pipelines.test_reporting import GIVEN, REPORT_STAGES
+from tests.pipelines.test_reporting import GIVEN, REPORT_STAGES, RL_TRAINING_LOG
 
 pytestmark = pytest.mark.slow  # runs a whole Kedro pipeline
 
@@ -44,6 +44,7 @@ def report_outputs(evaluated_run):
             "params:reporting": params,
             "backtest_sharpe_tests": pd.DataFrame(),
             "baseline_selection": pd.DataFrame(),
+            "rl_training_log": RL_TRAINING_LOG,
             "data_quality": pd.DataFrame(
                 {"instrument": ["WTI"], "rule": ["negative_price"], "action": ["keep"]}
             ),
@@ -175,3 +176,16 @@ def test_report_links_only_figures_the_catalog_writes(report_outputs):
         if link.startswith("sample_charts/"):
             continue
         assert f"08_reporting/{link}" in paths, link
+
+
+def test_mmdrex_sharpe_is_deflated_by_its_rl_checkpoints(report_outputs):
+    table = report_outputs["report_deflated_sharpe"]
+    mm = table[table["strategy"] == "mm_drex"]
+    assert set(mm["name"]) == {"stocks", "futures", "crypto"}
+    # the six checkpoints of the first seed, not seed 43's
+    assert (mm["n_trials"] == 6).all()
+    scores = RL_TRAINING_LOG.loc[RL_TRAINING_LOG["seed"] == 42, "val_score"]
+    assert np.allclose(mm["trial_sharpe_sd"], scores.std(ddof=1))
+    assert mm["deflated_sharpe"].between(0, 1).all()
+    assert (mm["n_seeds"] == 2).all()
+    assert "Deflated Sharpe ratio" in report_outputs["run_report"]

@@ -92,6 +92,17 @@ class Baseline(ABC):
         """The validation score that chose them (NaN when nothing was chosen)."""
         return float("nan")
 
+    def selection_trials(self) -> tuple[int, float]:
+        """How many candidates the val selection compared and the standard
+        deviation of their (annualised) val Sharpes, for the deflated Sharpe
+        ratio; ``(1, nan)`` when nothing was chosen. A baseline that chose
+        sets ``trial_scores_`` in ``fit``."""
+        scores = np.asarray(getattr(self, "trial_scores_", []), dtype=float)
+        finite = scores[np.isfinite(scores)]
+        if len(scores) < 2:
+            return 1, float("nan")
+        return len(scores), float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
+
 
 def segment_sharpe(
     target_exposure: np.ndarray,

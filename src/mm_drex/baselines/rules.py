@@ -140,6 +140,7 @@ class GridRuleBaseline(Baseline):
         self.chosen_ = dict(sets[best % len(sets)])
         self.mode_ = modes[best // len(sets)]
         self.score_ = float(scores[best])
+        self.trial_scores_ = scores
         return self
 
     def target_exposure(self, bars: pd.DataFrame) -> np.ndarray:

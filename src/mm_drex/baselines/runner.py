@@ -49,6 +49,8 @@ SELECTION_COLUMNS = [
     "parameters",
     "selection_score",
     "selection_activity",
+    "n_candidates",
+    "candidate_sharpe_sd",
 ]
 FIT_LOG_COLUMNS = [
     "strategy",
@@ -183,12 +185,19 @@ def _selection_row(
         )
     else:
         chosen, score = model.selected_params(), model.selection_score()
+    n_candidates, candidate_sd = (
+        (1, float("nan"))
+        if isinstance(model, PooledBaseline)
+        else model.selection_trials()
+    )
     return {
         "strategy": name,
         "seed": seed,
         "instrument": instrument,
         "parameters": json.dumps(chosen, default=float),
         "selection_score": score,
+        "n_candidates": n_candidates,
+        "candidate_sharpe_sd": candidate_sd,
     }
 
 
@@ -305,7 +314,13 @@ def run_baselines(
         {"strategy": str, "instrument": str, "seed": np.int64}
     )
     selection_table = pd.DataFrame(selection, columns=SELECTION_COLUMNS).astype(
-        {"strategy": str, "instrument": str, "parameters": str, "seed": np.int64}
+        {
+            "strategy": str,
+            "instrument": str,
+            "parameters": str,
+            "seed": np.int64,
+            "n_candidates": np.int64,
+        }
     )
     log_table = pd.DataFrame(fit_log, columns=FIT_LOG_COLUMNS).astype(
         {"strategy": str, "seed": np.int64, "pool": str, "n_instruments": np.int64}

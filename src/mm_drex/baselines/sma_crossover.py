@@ -99,6 +99,7 @@ class SmaCrossover(Baseline):
         )
         self.fast_, self.slow_ = (int(v) for v in grid[best])
         self.score_ = float(scores[best])
+        self.trial_scores_ = scores
         return self
 
     def _mode(self) -> str:

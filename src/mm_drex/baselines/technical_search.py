@@ -162,6 +162,7 @@ class TechnicalSearch(Baseline):
         )
         self.template_, self.chosen_ = labels[best]
         self.score_ = float(scores[best])
+        self.trial_scores_ = scores
         return self
 
     def target_exposure(self, bars: pd.DataFrame) -> np.ndarray:

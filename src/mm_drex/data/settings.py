@@ -65,6 +65,21 @@ class SplitSettings(Settings):
 
 
 @dataclass(frozen=True)
+class WalkForwardSettings(Settings):
+    """``ingestion.walk_forward``: the fold plan (:mod:`mm_drex.data.folds`):
+    calendar test years, the val years before each, the train years before
+    that (null: expanding), and what an instrument needs to join a fold."""
+
+    group: ClassVar[str] = "ingestion.walk_forward"
+
+    test_years: tuple[int, ...] = ()
+    val_years: int = setting(1, ge=1)
+    train_years: int | None = setting(None, ge=1)
+    min_train_bars: int = setting(500, ge=1)
+    min_val_bars: int = setting(20, ge=1)
+
+
+@dataclass(frozen=True)
 class IngestionSettings(Settings):
     """``params:ingestion``: the universe, its presets, validation and split."""
 
@@ -77,3 +92,4 @@ class IngestionSettings(Settings):
     tail_bars: int | None = setting(None, ge=1)
     validation: BarValidationSettings = field(default_factory=BarValidationSettings)
     split: SplitSettings = field(default_factory=SplitSettings)
+    walk_forward: WalkForwardSettings = field(default_factory=WalkForwardSettings)

@@ -152,7 +152,7 @@ def run_report(
     their names; they are not loaded).
 
     Args:
-        tables: markdown by key: ``main``, ``significance``, ``costs``,
+        tables: markdown by key: ``main``, ``significance``, ``deflated``, ``costs``,
             ``regimes``, ``attribution``, ``mmdrex``, ``router``, ``experts``,
             ``labels``, ``results`` (the order of the sections).
     """
@@ -170,6 +170,7 @@ def run_report(
 SECTIONS = {
     "main": "Main table",
     "significance": "Significance",
+    "deflated": "Deflated Sharpe ratio",
     "costs": "Cost sensitivity",
     "regimes": "Results by regime",
     "attribution": "Per-expert attribution",

@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 
 from mm_drex.data.files import MarketFile
-from mm_drex.data.settings import IngestionSettings, SplitSettings
+from mm_drex.data.folds import fold_plan, yearly_windows
+from mm_drex.data.settings import IngestionSettings, SplitSettings, WalkForwardSettings
 from mm_drex.data.split import check_purge, chronological_split, learner_horizons
 from mm_drex.data.universe import ingest_universe
 
@@ -44,3 +45,25 @@ def split(
     settings = SplitSettings.from_params(params)
     check_purge(settings.purge_bars, learner_horizons(label_horizon, baselines))
     return chronological_split(ohlcv, settings.fractions, settings.purge_bars)
+
+
+def walk_forward(
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    params: Mapping[str, Any],
+    split: Mapping[str, Any],
+) -> pd.DataFrame:
+    """The walk-forward fold plan: per fold, instrument and segment, the bar
+    bounds on the common calendar and whether the instrument joins."""
+    settings = WalkForwardSettings.from_params(params)
+    windows = yearly_windows(
+        settings.test_years, settings.val_years, settings.train_years
+    )
+    return fold_plan(
+        ohlcv,
+        instruments,
+        windows,
+        SplitSettings.from_params(split).purge_bars,
+        settings.min_train_bars,
+        settings.min_val_bars,
+    )

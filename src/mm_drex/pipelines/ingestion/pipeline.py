@@ -1,5 +1,6 @@
 """ingestion: bundled_market_data + user_market_files -> ohlcv, instruments,
-data_quality -> split."""
+data_quality -> split (the quick single split) and folds (the walk-forward
+plan on the common calendar)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -22,6 +23,17 @@ NODES = [
         ],
         outputs="split",
         name="chronological_split",
+    ),
+    Node(
+        func=nodes.walk_forward,
+        inputs=[
+            "ohlcv",
+            "instruments",
+            "params:ingestion.walk_forward",
+            "params:ingestion.split",
+        ],
+        outputs="folds",
+        name="walk_forward_plan",
     ),
 ]
 

@@ -12,10 +12,12 @@ from typing import Any
 import pandas as pd
 
 from mm_drex.backtest.settings import BacktestSettings
+from mm_drex.backtest.sleeves import market_of_instruments
 from mm_drex.baselines import BASELINES
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.reporting import report
 from mm_drex.reporting.comparison import comparison_markdown, comparison_table
+from mm_drex.reporting.deflated import deflated_sharpe_report
 from mm_drex.reporting.regimes import regime_markdown, regime_performance
 from mm_drex.reporting.sensitivity import cost_sensitivity, cost_sensitivity_markdown
 from mm_drex.reporting.settings import ReportingSettings
@@ -81,6 +83,32 @@ def significance(
     )
     return significance_report(
         market_returns, metrics, settings.lead_strategy, list(BASELINES), bootstrap
+    )
+
+
+def deflated_sharpe(
+    market_returns: pd.DataFrame,
+    metrics: pd.DataFrame,
+    baseline_selection: pd.DataFrame,
+    rl_training_log: pd.DataFrame,
+    instruments: pd.DataFrame,
+    backtest: Params,
+    params: Params,
+) -> tuple[pd.DataFrame, str]:
+    """Deflated Sharpe ratio of every strategy chosen among several val trials
+    (the baselines' candidates, MM-DREX's RL checkpoints), per market."""
+    settings = ReportingSettings.from_params(params)
+    markets_of = market_of_instruments(
+        instruments, BacktestSettings.from_params(backtest).markets
+    )
+    return deflated_sharpe_report(
+        market_returns,
+        metrics,
+        baseline_selection,
+        rl_training_log,
+        markets_of,
+        settings.lead_strategy,
+        list(BASELINES),
     )
 
 

@@ -1,6 +1,6 @@
 """reporting: the backtest's outputs (every strategy) -> seed-aggregated
-results, the paper-style main table, significance (bootstrap, SPA), cost
-sensitivity, results by regime."""
+results, the paper-style main table, significance (bootstrap, SPA), the
+deflated Sharpe ratio, cost sensitivity, results by regime."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -45,6 +45,19 @@ NODES = [
         inputs=["backtest_market_returns", "backtest_metrics", *PARAMS],
         outputs=["report_sharpe_differences", "report_spa", "report_significance_md"],
         name="significance_tests",
+    ),
+    Node(
+        func=nodes.deflated_sharpe,
+        inputs=[
+            "backtest_market_returns",
+            "backtest_metrics",
+            "baseline_selection",
+            "rl_training_log",
+            "instruments",
+            *PARAMS,
+        ],
+        outputs=["report_deflated_sharpe", "report_deflated_sharpe_md"],
+        name="deflated_sharpe",
     ),
     Node(
         func=nodes.costs,

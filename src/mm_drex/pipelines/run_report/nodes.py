@@ -14,6 +14,7 @@ from mm_drex.reporting.settings import ReportingSettings
 def run_report(
     main: str,
     significance: str,
+    deflated: str,
     costs: str,
     regimes: str,
     attribution: str,
@@ -31,6 +32,7 @@ def run_report(
     tables = dict(
         main=main,
         significance=significance,
+        deflated=deflated,
         costs=costs,
         regimes=regimes,
         attribution=attribution,

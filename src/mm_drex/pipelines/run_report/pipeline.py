@@ -12,6 +12,7 @@ NODES = [
         inputs=[
             "report_main_table_md",
             "report_significance_md",
+            "report_deflated_sharpe_md",
             "report_cost_sensitivity_md",
             "report_by_regime_md",
             "report_attribution_md",

@@ -1,0 +1,156 @@
+"""The walk-forward fold plan on the common calendar.
+
+A fold is a **test window** of dates shared by every instrument (default: one
+calendar year), a **validation window** just before it, and **training** data
+before that: everything earlier (``expanding``) or the last ``train_years``
+(``rolling``). The last ``purge_bars`` bars of train and of val belong to no
+segment, so that no forward horizon reaches into the next segment. Dates are
+trading dates in each exchange's time zone (:mod:`mm_drex.data.calendar`), so a
+boundary means the same day for a US, a Korean and a 24/7 instrument.
+
+An instrument **joins** a fold when it has at least ``min_train_bars`` train
+bars and ``min_val_bars`` val bars before the test window and at least one
+test bar; otherwise it sits the fold out (listed in the plan with
+``joined = False`` and the reason).
+
+The plan is a table in the shape of ``split`` plus ``fold``: one row per (fold,
+instrument, segment) with bar-index bounds ``[start_idx, end_idx)`` into that
+instrument's bars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mm_drex.data.calendar import UTC, trading_dates
+
+FOLD_COLUMNS = [
+    "fold",
+    "instrument",
+    "segment",
+    "start_idx",
+    "end_idx",
+    "start",
+    "end",
+    "n_bars",
+    "purge_bars",
+    "joined",
+    "reason",
+]
+
+
+@dataclass(frozen=True)
+class FoldWindow:
+    """One fold's dates: ``[train_start, val_start)``, ``[val_start,
+    test_start)``, ``[test_start, test_end)`` (``train_start`` None: expanding)."""
+
+    name: str
+    train_start: pd.Timestamp | None
+    val_start: pd.Timestamp
+    test_start: pd.Timestamp
+    test_end: pd.Timestamp
+
+
+def yearly_windows(
+    test_years: Sequence[int], val_years: int = 1, train_years: int | None = None
+) -> list[FoldWindow]:
+    """Folds whose test windows are calendar years (``fold_<year>``)."""
+    if not test_years:
+        raise ValueError("the walk-forward plan needs at least one test year")
+    windows = []
+    for year in sorted(int(y) for y in test_years):
+        val_start = pd.Timestamp(year - val_years, 1, 1)
+        windows.append(
+            FoldWindow(
+                name=f"fold_{year}",
+                train_start=None
+                if train_years is None
+                else pd.Timestamp(year - val_years - train_years, 1, 1),
+                val_start=val_start,
+                test_start=pd.Timestamp(year, 1, 1),
+                test_end=pd.Timestamp(year + 1, 1, 1),
+            )
+        )
+    return windows
+
+
+def fold_plan(
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    windows: Sequence[FoldWindow],
+    purge_bars: int,
+    min_train_bars: int,
+    min_val_bars: int = 20,
+) -> pd.DataFrame:
+    """The plan of the module docstring for every fold and instrument."""
+    zones: Mapping[str, str] = (
+        instruments.set_index("instrument")["timezone"].to_dict()
+        if "timezone" in instruments.columns
+        else {}
+    )
+    rows = []
+    for instrument, bars in ohlcv.groupby("instrument", sort=False):
+        dates = trading_dates(bars["timestamp"].to_numpy(), zones.get(instrument, UTC))
+        dates = dates.to_numpy()
+        stamps = bars["timestamp"].to_numpy()
+        for window in windows:
+            first = (
+                0
+                if window.train_start is None
+                else int(np.searchsorted(dates, window.train_start.to_datetime64()))
+            )
+            val = int(np.searchsorted(dates, window.val_start.to_datetime64()))
+            test = int(np.searchsorted(dates, window.test_start.to_datetime64()))
+            end = int(np.searchsorted(dates, window.test_end.to_datetime64()))
+            bounds = {
+                "train": (first, val - purge_bars),
+                "val": (val, test - purge_bars),
+                "test": (test, end),
+            }
+            sizes = {s: max(0, b - a) for s, (a, b) in bounds.items()}
+            reason = ""
+            if sizes["test"] == 0:
+                reason = "no bar in the test window"
+            elif sizes["val"] < min_val_bars:
+                reason = f"{sizes['val']} val bars < min_val_bars {min_val_bars}"
+            elif sizes["train"] < min_train_bars:
+                reason = (
+                    f"{sizes['train']} train bars < min_train_bars {min_train_bars}"
+                )
+            for segment, (start, stop) in bounds.items():
+                n = sizes[segment]
+                rows.append(
+                    {
+                        "fold": window.name,
+                        "instrument": instrument,
+                        "segment": segment,
+                        "start_idx": start,
+                        "end_idx": max(start, stop),
+                        "start": stamps[start] if n else pd.NaT,
+                        "end": stamps[stop - 1] if n else pd.NaT,
+                        "n_bars": n,
+                        "purge_bars": purge_bars,
+                        "joined": reason == "",
+                        "reason": reason,
+                    }
+                )
+    plan = pd.DataFrame(rows, columns=FOLD_COLUMNS)
+    order = {w.name: i for i, w in enumerate(windows)}
+    return plan.sort_values(
+        "fold", key=lambda c: c.map(order), kind="stable"
+    ).reset_index(drop=True)
+
+
+def fold_split(plan: pd.DataFrame, fold: str) -> pd.DataFrame:
+    """One fold's rows of the plan, for the instruments that join it, in the
+    shape of ``split`` (what every stage reads)."""
+    rows = plan[(plan["fold"] == fold) & plan["joined"]]
+    if rows.empty:
+        raise ValueError(
+            f"fold {fold}: no instrument joins it (folds: {sorted(plan['fold'].unique())})"
+        )
+    return rows.drop(columns=["fold", "joined", "reason"]).reset_index(drop=True)
