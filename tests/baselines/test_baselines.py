@@ -145,7 +145,6 @@ def test_val_selection_skips_a_candidate_below_the_activity_floor(nasdaq):
     from mm_drex.baselines.rules import best_on_segment
 
     bars, segment, _, _ = nasdaq
-    close = bars["close"].to_numpy()
     val = np.flatnonzero(segment == "val")
     # candidate 0: long only before the 12 best val days (a val-fitted, nearly
     # flat rule: a very high val Sharpe); candidate 1: always long
@@ -154,7 +153,6 @@ def test_val_selection_skips_a_candidate_below_the_activity_floor(nasdaq):
     best_days = val[np.argsort(-np.nan_to_num(next_open_return.to_numpy()[val]))[:12]]
     nearly_flat[best_days] = 1.0
     candidates = np.column_stack([nearly_flat, np.ones(len(bars))])
-    assert close.size == len(bars)
 
     chosen, scores = best_on_segment(candidates, bars, segment, CONTEXT)
     assert chosen == 0 and scores[0] > scores[1]  # no floor: the flat one wins

@@ -27,20 +27,9 @@ import numpy as np
 import pandas as pd
 
 from mm_drex.data.calendar import UTC, trading_dates
+from mm_drex.data.split import SPLIT_COLUMNS
 
-FOLD_COLUMNS = [
-    "fold",
-    "instrument",
-    "segment",
-    "start_idx",
-    "end_idx",
-    "start",
-    "end",
-    "n_bars",
-    "purge_bars",
-    "joined",
-    "reason",
-]
+FOLD_COLUMNS = ["fold", *SPLIT_COLUMNS, "joined", "reason"]
 
 
 @dataclass(frozen=True)
