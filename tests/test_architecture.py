@@ -27,10 +27,11 @@ LAYERS = [
     "strategy",
     "baselines",
     "reporting",
+    "walk_forward",
     "datasets",
     "pipelines",
 ]
-PROJECT_FILES = {"settings.py", "pipeline_registry.py", "__main__.py"}
+PROJECT_FILES = {"settings.py", "pipeline_registry.py", "__main__.py", "hooks.py"}
 
 
 def _modules() -> list[Path]:
@@ -112,6 +113,8 @@ def test_nodes_only_call_the_library(nodes: Path):
 
 
 def _is_annotation(node: ast.AST, function: ast.FunctionDef) -> bool:
-    annotations = [a.annotation for a in function.args.args if a.annotation]
+    arguments = function.args
+    every = [*arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+    annotations = [a.annotation for a in every if a is not None and a.annotation]
     annotations += [function.returns] if function.returns else []
     return any(node is n for a in annotations for n in ast.walk(a))

@@ -14,3 +14,7 @@ CONFIG_LOADER_ARGS = {
         "globals": ["globals.yml"],
     },
 }
+
+from mm_drex.hooks import FoldHooks  # noqa: E402
+
+HOOKS = (FoldHooks(),)

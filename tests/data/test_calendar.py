@@ -296,3 +296,57 @@ def test_a_purge_shorter_than_a_learners_horizon_is_refused():
         match=r"purge_bars = 90 .*gradient_boosting\.horizon = 120.*at least 120",
     ):
         check_purge(90, horizons)
+
+
+def test_horizons_and_purges_given_as_durations_mean_the_same_time_everywhere(tmp_path):
+    """'90D' ahead is 62 bars of a weekday market, 90 of a 24/7 one and 435
+    of an hourly file; the split purges each instrument by its own bars and
+    the labels and soft targets look that far ahead."""
+    from mm_drex.data.split import instrument_purges
+    from mm_drex.pipelines.ingestion.nodes import split
+    from mm_drex.regimes.labels import label_regimes
+
+    instruments = pd.DataFrame(
+        {"instrument": ["D", "C", "H"], "periods_per_year": [252.0, 365.0, 1764.0]}
+    )
+    purge = instrument_purges(instruments, "90D", "90D", {})
+    assert purge == {"D": 62, "C": 90, "H": 435}
+    # a duration horizon longer than a bar-count purge is refused per instrument
+    with pytest.raises(ValueError, match=r"= 90 bars for instrument 'H'.*435"):
+        instrument_purges(instruments, 90, "90D", {})
+
+    rng = np.random.default_rng(0)
+    frames = []
+    for name, freq in (("D", "B"), ("C", "D"), ("H", "h")):
+        stamps = pd.date_range("2010-01-01", periods=4000, freq=freq)
+        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(stamps))))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "instrument": name,
+                    "timestamp": stamps,
+                    "open": close,
+                    "high": close,
+                    "low": close,
+                    "close": close,
+                    "volume": 1.0,
+                }
+            )
+        )
+    ohlcv = pd.concat(frames, ignore_index=True)
+    table = split(
+        ohlcv,
+        instruments,
+        {"train": 0.6, "val": 0.2, "test": 0.2, "purge_bars": "90D"},
+        "90D",
+        {},
+    )
+    assert table.groupby("instrument")["purge_bars"].first().to_dict() == purge
+    train = table[table["segment"] == "train"].set_index("instrument")["end_idx"]
+    assert train.to_dict() == {"D": 2400 - 62, "C": 2400 - 90, "H": 2400 - 435}
+    # labels look exactly the instrument's horizon ahead: the last labelled
+    # train bar of each is its horizon before the train block ends
+    regimes = label_regimes(ohlcv, table, {"D": 62, "C": 90, "H": 435}, 0.5, 20, 10)
+    labelled = regimes[(regimes["segment"] == "train") & (regimes["regime_id"] >= 0)]
+    last = labelled.groupby("instrument")["t"].max().to_dict()
+    assert last == {"D": 2400 - 62 - 1, "C": 2400 - 90 - 1, "H": 2400 - 435 - 1}

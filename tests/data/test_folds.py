@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from mm_drex.data.calendar import trading_dates
-from mm_drex.data.folds import fold_plan, fold_split, yearly_windows
+from mm_drex.data.folds import (
+    fold_market_data,
+    fold_plan,
+    fold_rows,
+    fold_split,
+    relabel_segments,
+    yearly_windows,
+)
 from mm_drex.data.sources import BUNDLED_SOURCES
 from mm_drex.data.split import assign_segments
 from mm_drex.data.universe import ingest_universe
@@ -109,3 +116,25 @@ def test_rolling_train_windows_and_exchange_dates(market):
     assert trading_dates(np.array([start]), "Asia/Seoul").iloc[0] == pd.Timestamp(
         "2010-01-04"
     )
+
+
+def test_a_fold_sees_its_instruments_up_to_the_end_of_its_test_window(market):
+    ohlcv, instruments = market
+    plan = fold_plan(
+        ohlcv, instruments, yearly_windows([2010]), purge_bars=20, min_train_bars=500
+    )
+    split = fold_split(plan, "fold_2010")  # BTC starts in 2013: it sits out
+    bars, joined = fold_market_data(ohlcv, instruments, split)
+    assert joined["instrument"].tolist() == ["SP500"]
+    assert set(bars["instrument"]) == {"SP500"}
+    assert bars["timestamp"].max() == pd.Timestamp("2010-12-31")
+    # bar positions are unchanged: the fold's t are the full series' t
+    full = ohlcv[ohlcv["instrument"] == "SP500"].reset_index(drop=True)
+    assert bars.equals(full.iloc[: len(bars)])
+    # a table keyed by (instrument, t) is cut and relabelled the same way
+    table = full[["instrument"]].assign(t=np.arange(len(full)), segment="x")
+    kept = relabel_segments(table.loc[fold_rows(table, split)], split)
+    assert len(kept) == len(bars)
+    expected = assign_segments(bars, split).to_numpy()
+    assert (kept["segment"].to_numpy() == expected).all()
+    assert set(kept["segment"]) == {"train", "purge", "val", "test"}

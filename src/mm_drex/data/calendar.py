@@ -24,6 +24,7 @@ by its bars per year: ``round(duration / 1 year * periods_per_year)`` bars, so
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -159,3 +160,27 @@ def to_bars(value: int | str, periods_per_year: float, where: str) -> int:
     except CalendarError as error:
         raise CalendarError(f"{where}: {error}") from None
     return max(1, round(duration / YEAR * float(periods_per_year)))
+
+
+def instrument_bars(
+    value: int | str, instruments: pd.DataFrame, where: str
+) -> dict[str, int]:
+    """``value`` (a bar count or a duration such as ``'90D'``) in bars for every
+    instrument of ``instruments`` (by its ``periods_per_year``)."""
+    return {
+        str(row.instrument): to_bars(
+            value, float(row.periods_per_year), f"{where} (instrument {row.instrument})"
+        )
+        for row in instruments[["instrument", "periods_per_year"]].itertuples(
+            index=False
+        )
+    }
+
+
+def per_instrument(value: int | Mapping[str, int], instrument: str, where: str) -> int:
+    """One instrument's bars of a setting given as one count or per instrument."""
+    if isinstance(value, Mapping):
+        if instrument not in value:
+            raise CalendarError(f"{where}: no value for instrument '{instrument}'")
+        return int(value[instrument])
+    return int(value)

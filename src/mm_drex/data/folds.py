@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mm_drex.data.calendar import UTC, trading_dates
-from mm_drex.data.split import SPLIT_COLUMNS
+from mm_drex.data.calendar import UTC, per_instrument, trading_dates
+from mm_drex.data.split import PURGED, SPLIT_COLUMNS
 
 FOLD_COLUMNS = ["fold", *SPLIT_COLUMNS, "joined", "reason"]
 
@@ -71,7 +71,7 @@ def fold_plan(
     ohlcv: pd.DataFrame,
     instruments: pd.DataFrame,
     windows: Sequence[FoldWindow],
-    purge_bars: int,
+    purge_bars: int | Mapping[str, int],
     min_train_bars: int,
     min_val_bars: int = 20,
 ) -> pd.DataFrame:
@@ -86,6 +86,7 @@ def fold_plan(
         dates = trading_dates(bars["timestamp"].to_numpy(), zones.get(instrument, UTC))
         dates = dates.to_numpy()
         stamps = bars["timestamp"].to_numpy()
+        purge = per_instrument(purge_bars, instrument, "ingestion.split.purge_bars")
         for window in windows:
             first = (
                 0
@@ -96,8 +97,8 @@ def fold_plan(
             test = int(np.searchsorted(dates, window.test_start.to_datetime64()))
             end = int(np.searchsorted(dates, window.test_end.to_datetime64()))
             bounds = {
-                "train": (first, val - purge_bars),
-                "val": (val, test - purge_bars),
+                "train": (first, val - purge),
+                "val": (val, test - purge),
                 "test": (test, end),
             }
             sizes = {s: max(0, b - a) for s, (a, b) in bounds.items()}
@@ -122,7 +123,7 @@ def fold_plan(
                         "start": stamps[start] if n else pd.NaT,
                         "end": stamps[stop - 1] if n else pd.NaT,
                         "n_bars": n,
-                        "purge_bars": purge_bars,
+                        "purge_bars": purge,
                         "joined": reason == "",
                         "reason": reason,
                     }
@@ -139,7 +140,52 @@ def fold_split(plan: pd.DataFrame, fold: str) -> pd.DataFrame:
     shape of ``split`` (what every stage reads)."""
     rows = plan[(plan["fold"] == fold) & plan["joined"]]
     if rows.empty:
+        reasons = plan.loc[plan["fold"] == fold].drop_duplicates("instrument")
+        why = "; ".join(f"{r.instrument}: {r.reason}" for r in reasons.itertuples())
         raise ValueError(
-            f"fold {fold}: no instrument joins it (folds: {sorted(plan['fold'].unique())})"
+            f"fold {fold}: no instrument joins it ({why or 'no fold of that name'}); "
+            "set ingestion.walk_forward.test_years to years the data covers "
+            f"(folds now: {sorted(plan['fold'].unique())}), or lower "
+            "ingestion.walk_forward.min_train_bars / min_val_bars, or run the "
+            "single split (kedro run --pipeline single_split)"
         )
     return rows.drop(columns=["fold", "joined", "reason"]).reset_index(drop=True)
+
+
+def fold_rows(table: pd.DataFrame, split: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the rows of ``table`` (``instrument`` and bar position
+    ``t``) that a fold may see: instruments of ``split``, bars before the end of
+    its last segment. Nothing after the test window reaches the fold's chain."""
+    ends = split.groupby("instrument", sort=False)["end_idx"].max()
+    limit = table["instrument"].map(ends)
+    return (limit.notna() & (table["t"] < limit)).to_numpy()
+
+
+def relabel_segments(table: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (``instrument``, ``t``, ``segment``) with each row's segment
+    from ``split`` ('purge' outside every segment)."""
+    segment = np.full(len(table), PURGED, dtype=object)
+    instruments = table["instrument"].to_numpy()
+    position = table["t"].to_numpy()
+    for row in split.itertuples(index=False):
+        inside = (
+            (instruments == row.instrument)
+            & (position >= row.start_idx)
+            & (position < row.end_idx)
+        )
+        segment[inside] = row.segment
+    out = table.copy()
+    out["segment"] = pd.array(segment, dtype=table["segment"].dtype)
+    return out
+
+
+def fold_market_data(
+    ohlcv: pd.DataFrame, instruments: pd.DataFrame, split: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The bars and instruments a fold's chain reads: the instruments that join
+    it, each cut after its test window (bar positions are unchanged)."""
+    position = ohlcv.groupby("instrument", sort=False).cumcount()
+    keep = fold_rows(ohlcv.assign(t=position.to_numpy()), split)
+    bars = ohlcv.loc[keep].reset_index(drop=True)
+    joined = instruments[instruments["instrument"].isin(split["instrument"])]
+    return bars, joined.reset_index(drop=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from mm_drex.config import Settings, setting
 
@@ -57,7 +57,8 @@ class SplitSettings(Settings):
     train: float = setting(0.6, gt=0, lt=1)
     val: float = setting(0.2, ge=0, lt=1)
     test: float = setting(0.2, gt=0, lt=1)
-    purge_bars: int = setting(0, ge=0)
+    # bars, or a duration converted per instrument by its bar spacing ('90D')
+    purge_bars: int | str = 0
 
     @property
     def fractions(self) -> dict[str, float]:
@@ -77,6 +78,9 @@ class WalkForwardSettings(Settings):
     train_years: int | None = setting(None, ge=1)
     min_train_bars: int = setting(500, ge=1)
     min_val_bars: int = setting(20, ge=1)
+    # per-fold settings of the refitted stages (experts, baselines, router_sft,
+    # expert_rl), merged key by key over the stage's own parameters; null: none
+    stage_overrides: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mm_drex.data.calendar import instrument_bars, per_instrument
+
 SEGMENTS = ("train", "val", "test")
 PURGED = "purge"
 
@@ -45,19 +47,39 @@ def learner_horizons(
     return horizons
 
 
-def check_purge(purge_bars: int, horizons: Mapping[str, int]) -> None:
+def check_purge(
+    purge_bars: int, horizons: Mapping[str, int], instrument: str | None = None
+) -> None:
     """Refuse a purge shorter than the longest learner horizon: a target that
-    looks further ahead than the purge would see the next segment's bars."""
+    looks further ahead than the purge would see the next segment's bars
+    (both in bars of ``instrument`` when they were given as durations)."""
     if not horizons:
         return
     setting, longest = max(horizons.items(), key=lambda item: item[1])
     if purge_bars < longest:
+        where = "" if instrument is None else f" for instrument '{instrument}'"
         raise ValueError(
-            f"parameters ingestion.split.purge_bars = {purge_bars} is shorter than "
-            f"the longest learner horizon, {setting} = {longest}: its targets near a "
-            f"boundary would look into the next segment; set purge_bars to at "
-            f"least {longest}"
+            f"parameters ingestion.split.purge_bars = {purge_bars} bars{where} is "
+            f"shorter than the longest learner horizon, {setting} = {longest} bars: "
+            f"its targets near a boundary would look into the next segment; set "
+            f"purge_bars to at least {longest}"
         )
+
+
+def instrument_purges(
+    instruments: pd.DataFrame,
+    purge_bars: int | str,
+    label_horizon: int | str,
+    baselines: Mapping[str, Mapping[str, Any] | None],
+) -> dict[str, int]:
+    """The purge of every instrument in its bars (``purge_bars`` and the label
+    horizon may be durations, converted by each instrument's bar spacing),
+    checked against the longest learner horizon (:func:`check_purge`)."""
+    purge = instrument_bars(purge_bars, instruments, "ingestion.split.purge_bars")
+    horizon = instrument_bars(label_horizon, instruments, "labeling.horizon")
+    for instrument, bars in purge.items():
+        check_purge(bars, learner_horizons(horizon[instrument], baselines), instrument)
+    return purge
 
 
 def segment_bounds(
@@ -86,14 +108,18 @@ def segment_bounds(
 
 
 def chronological_split(
-    ohlcv: pd.DataFrame, fractions: Mapping[str, float], purge_bars: int
+    ohlcv: pd.DataFrame,
+    fractions: Mapping[str, float],
+    purge_bars: int | Mapping[str, int],
 ) -> pd.DataFrame:
-    """One row per (instrument, segment) with index bounds and timestamps."""
+    """One row per (instrument, segment) with index bounds and timestamps;
+    ``purge_bars`` is one count or one per instrument."""
     rows = []
     for instrument, bars in ohlcv.groupby("instrument", sort=False):
         timestamps = bars["timestamp"].to_numpy()
+        purge = per_instrument(purge_bars, instrument, "ingestion.split.purge_bars")
         for segment, (start, end) in segment_bounds(
-            len(bars), fractions, purge_bars
+            len(bars), fractions, purge
         ).items():
             rows.append(
                 {
@@ -104,7 +130,7 @@ def chronological_split(
                     "start": timestamps[start],
                     "end": timestamps[end - 1],
                     "n_bars": end - start,
-                    "purge_bars": purge_bars,
+                    "purge_bars": purge,
                 }
             )
     return pd.DataFrame(rows, columns=SPLIT_COLUMNS)

@@ -16,12 +16,13 @@ trains on test targets.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from mm_drex.data.calendar import per_instrument
 from mm_drex.experts.evaluation import net_returns
 from mm_drex.experts.history import InstrumentHistory
 from mm_drex.experts.templates import EXPERTS
@@ -51,7 +52,7 @@ def forward_utility(
 def expert_soft_targets(
     histories: Sequence[InstrumentHistory],
     exposures: pd.DataFrame,
-    horizon: int,
+    horizon: int | Mapping[str, int],
     risk_aversion: float,
     temperature: float,
     experts: Sequence[str] = EXPERTS,
@@ -61,7 +62,7 @@ def expert_soft_targets(
     Args:
         histories: the instruments (bars, segments, labels).
         exposures: ``expert_exposures`` (instrument, t, expert, exposure).
-        horizon: the label horizon ``H`` in bars.
+        horizon: the label horizon ``H`` in bars (one, or one per instrument).
         risk_aversion: of the utility; temperature: of the softmax (> 0).
 
     Returns:
@@ -72,10 +73,14 @@ def expert_soft_targets(
         raise ValueError(
             f"experts.soft_targets.temperature must be > 0, got {temperature}"
         )
-    if horizon < 2:
-        raise ValueError(f"the soft-target horizon must be >= 2 bars, got {horizon}")
     frames = []
     for history in histories:
+        bars_ahead = per_instrument(horizon, history.instrument, "labeling.horizon")
+        if bars_ahead < 2:
+            raise ValueError(
+                f"the soft-target horizon must be >= 2 bars, got {bars_ahead} "
+                f"for instrument '{history.instrument}' (labeling.horizon)"
+            )
         rows = exposures[exposures["instrument"] == history.instrument]
         valid = history.labelled() & np.isin(history.segment, TARGET_SEGMENTS)
         utilities = np.full((len(history.bars), len(experts)), np.nan)
@@ -89,7 +94,7 @@ def expert_soft_targets(
                     f"{len(path)} rows for {len(history.bars)} bars"
                 )
             returns = net_returns(history.bars, path)
-            utilities[:, column] = forward_utility(returns, horizon, risk_aversion)
+            utilities[:, column] = forward_utility(returns, bars_ahead, risk_aversion)
         valid &= ~np.isnan(utilities).any(axis=1)
         utilities[~valid] = np.nan
         logits = utilities / temperature

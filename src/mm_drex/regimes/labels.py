@@ -23,6 +23,7 @@ Labels are targets only: nothing in features, text or charts reads them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from mm_drex.config import Settings, setting
+from mm_drex.data.calendar import per_instrument
 from mm_drex.data.prices import simple_returns
 from mm_drex.data.split import PURGED, SEGMENTS, assign_segments
 from mm_drex.features.indicators import rolling_volatility
@@ -58,7 +60,8 @@ class LabelSettings(Settings):
 
     group: ClassVar[str] = "labeling"
 
-    horizon: int = setting(90, ge=1)
+    # bars, or a duration converted per instrument by its bar spacing ('90D')
+    horizon: int | str = 90
     theta: float = setting(0.5, ge=0)
     volatility_window: int = setting(60, ge=2)
     window: int = setting(100, ge=1)
@@ -104,7 +107,7 @@ def instrument_regimes(
 def label_regimes(
     ohlcv: pd.DataFrame,
     split: pd.DataFrame,
-    horizon: int,
+    horizon: int | Mapping[str, int],
     theta: float,
     volatility_window: int,
     window: int,
@@ -114,11 +117,14 @@ def label_regimes(
     Columns ``REGIME_COLUMNS``: ``regime`` is 'uptrend' / 'downtrend' /
     'sideways' or None, ``regime_id`` its index in ``REGIMES`` or -1.
     """
-    if horizon < 1:
-        raise ValueError(f"labeling.horizon must be >= 1, got {horizon}")
     segments = assign_segments(ohlcv, split)
     frames = []
     for instrument, bars in ohlcv.groupby("instrument", sort=False):
+        bars_ahead = per_instrument(horizon, instrument, "labeling.horizon")
+        if bars_ahead < 1:
+            raise ValueError(
+                f"labeling.horizon must be >= 1 bar, got {bars_ahead} for '{instrument}'"
+            )
         rows = split[split["instrument"] == instrument]
         if len(rows) != len(SEGMENTS):
             raise ValueError(
@@ -130,7 +136,7 @@ def label_regimes(
             close,
             segment_blocks(len(bars), rows),
             bar_segments,
-            horizon,
+            bars_ahead,
             theta,
             volatility_window,
         )

@@ -126,6 +126,13 @@ def selection_trials(
     if len(rl_training_log) and "val_score" in rl_training_log.columns:
         first_seed = rl_training_log["seed"].min()
         scored = rl_training_log[rl_training_log["seed"] == first_seed]
+        if "fold" in scored.columns:
+            # walk-forward: each fold chose among its own checkpoints; the
+            # fold with the most candidates bounds the trials behind a choice
+            counts = scored.dropna(subset=["val_score"]).groupby("fold").size()
+            scored = (
+                scored[scored["fold"] == counts.idxmax()] if len(counts) else scored
+            )
         scores = scored["val_score"].dropna().to_numpy()
         if len(scores) > 1:
             for market in markets_of.dropna().unique():

@@ -29,8 +29,9 @@ def label_report_markdown(distribution: pd.DataFrame, settings: LabelSettings) -
         )
     header = ["instrument", "segment", "downtrend", "sideways", "uptrend"]
     header += ["unlabelled", "% down", "% side", "% up"]
+    unit = " bars" if isinstance(settings.horizon, int) else " (each instrument's bars)"
     rule = (
-        f"Rule: forward simple return over H = {settings.horizon} bars versus "
+        f"Rule: forward simple return over H = {settings.horizon}{unit} versus "
         f"theta * sigma * sqrt(H), theta = {settings.theta}, sigma = std of the last "
         f"{settings.volatility_window} bar returns at t. Decision points t >= "
         f"{settings.window - 1}. Unlabelled = horizon incomplete, crosses a split "

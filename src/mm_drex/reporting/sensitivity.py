@@ -17,8 +17,8 @@ from mm_drex.backtest import (
     ExposureLimits,
     market_periods_per_year,
     market_returns,
-    run_backtest,
 )
+from mm_drex.backtest.folds import FoldRun, run_folds
 from mm_drex.backtest.metrics import aggregate_seeds, performance_summary
 from mm_drex.backtest.sleeves import AVERAGE_NAME
 from mm_drex.markdown import markdown_table
@@ -54,13 +54,34 @@ def cost_sensitivity(
         :data:`SENSITIVITY_METRICS` (seed mean and sd); ``name`` is a market or
         the equal-market average.
     """
+    return fold_cost_sensitivity(
+        [("split", exposures, split)],
+        ohlcv,
+        instruments,
+        markets,
+        costs_bps,
+        segment,
+        limits,
+    )
+
+
+def fold_cost_sensitivity(
+    runs: Sequence[FoldRun],
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    markets: Mapping[str, Sequence[str]],
+    costs_bps: Sequence[float],
+    segment: str = "test",
+    limits: ExposureLimits | None = None,
+) -> pd.DataFrame:
+    """:func:`cost_sensitivity` of the walk-forward record: every fold's
+    exposures re-executed on its own test window at each cost, chained."""
     rows = []
     for bps in costs_bps:
-        positions = run_backtest(
-            exposures,
+        positions = run_folds(
+            runs,
             ohlcv,
             instruments,
-            split,
             segment=segment,
             limits=limits,
             cost_override_bps={"all": float(bps)},

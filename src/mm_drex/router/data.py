@@ -181,15 +181,53 @@ def decision_point_table(
             f"regimes: regime_id {row['regime_id']} for instrument '{row['instrument']}' "
             f"at {row['timestamp']} is not -1 or 0..{len(REGIMES) - 1}"
         )
-    text_codes, distinct_texts = pd.factorize(points["text"], sort=False)
+    text_codes, distinct_texts = _factorize_texts(points["text"])
     points = points.drop(columns="text")
     points.insert(6, "text_id", text_codes.astype(np.int64))
     points["regime_id"] = points["regime_id"].astype(np.int64)
     points[SOFT_TARGET_COLUMNS] = points[SOFT_TARGET_COLUMNS].astype(np.float32)
-    texts = pd.DataFrame(
+    return points, _text_table(distinct_texts)
+
+
+def _factorize_texts(texts: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    return pd.factorize(texts, sort=False)
+
+
+def _text_table(distinct_texts: pd.Index) -> pd.DataFrame:
+    return pd.DataFrame(
         {"text_id": np.arange(len(distinct_texts)), "text": list(distinct_texts)}
     )
-    return points, texts
+
+
+def chart_texts(chart_index: pd.DataFrame, text_view: pd.DataFrame) -> pd.DataFrame:
+    """The distinct text views of every charted decision point (``text_id``,
+    ``text``), numbered in chart order as :func:`decision_point_table` numbers
+    them: the walk-forward folds embed them once and pick their own."""
+    _require_columns(chart_index, ["instrument", "timestamp"], "chart_index")
+    points = chart_index[["instrument", "timestamp"]].reset_index(drop=True)
+    points = _merge_one_to_one(points, text_view, ["text"], "text_view")
+    return _text_table(_factorize_texts(points["text"])[1])
+
+
+def pick_text_embeddings(
+    embeddings: np.ndarray, shared_texts: pd.DataFrame, texts: pd.DataFrame
+) -> np.ndarray:
+    """Rows of ``embeddings`` (one per ``shared_texts`` row, by ``text_id``) for
+    the texts of ``texts``, in its ``text_id`` order."""
+    row_of = pd.Series(
+        shared_texts["text_id"].to_numpy(), index=shared_texts["text"].to_numpy()
+    )
+    if row_of.index.has_duplicates:
+        raise ValueError("shared router texts hold the same text twice")
+    ordered = texts.sort_values("text_id")["text"]
+    rows = row_of.reindex(ordered.to_numpy())
+    if rows.isna().any():
+        missing = ordered[rows.isna().to_numpy()].iloc[0]
+        raise ValueError(
+            f"text view {missing[:60]!r} has no shared embedding: rerun "
+            "embed_distinct_text_views (kedro run --pipelines walk_forward)"
+        )
+    return embeddings[rows.to_numpy(dtype=np.int64)]
 
 
 def strided_sequences(

@@ -180,11 +180,29 @@ class TextTower:
 
     @torch.no_grad()
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Embed ``texts`` (batched by length; output in input order)."""
+        """Embed ``texts`` (output in input order). A batch holds texts of one
+        token length only, so no text is padded and its embedding does not
+        depend on which other texts are embedded with it (the walk-forward
+        folds pick their texts' rows of one shared embedding)."""
         out = np.zeros((len(texts), TEXT_EMBEDDING_DIM), dtype=np.float32)
-        order = np.argsort([len(text) for text in texts], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        if not texts:
+            return out
+        lengths = np.array(
+            [
+                len(ids)
+                for ids in self.tokenizer(
+                    texts, truncation=True, max_length=self.max_tokens
+                )["input_ids"]
+            ],
+            dtype=np.int64,
+        )
+        batches = [
+            same[start : start + self.batch_size]
+            for length in np.unique(lengths)
+            for same in [np.flatnonzero(lengths == length)]
+            for start in range(0, len(same), self.batch_size)
+        ]
+        for rows in batches:
             batch = self.tokenizer(
                 [texts[i] for i in rows],
                 padding=True,

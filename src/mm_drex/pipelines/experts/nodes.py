@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from mm_drex.backtest.settings import BacktestSettings
+from mm_drex.data.calendar import instrument_bars
 from mm_drex.experts.history import market_histories
 from mm_drex.experts.pools import expert_exposure_table
 from mm_drex.experts.search import build_expert_pools
@@ -87,7 +88,9 @@ def soft_targets(
     return expert_soft_targets(
         histories,
         expert_exposures,
-        horizon=LabelSettings.from_params(labeling).horizon,
+        horizon=instrument_bars(
+            LabelSettings.from_params(labeling).horizon, instruments, "labeling.horizon"
+        ),
         risk_aversion=settings.risk_aversion,
         temperature=settings.soft_targets.temperature,
         experts=settings.experts,

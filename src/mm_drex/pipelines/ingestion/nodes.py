@@ -10,7 +10,7 @@ import pandas as pd
 from mm_drex.data.files import MarketFile
 from mm_drex.data.folds import fold_plan, yearly_windows
 from mm_drex.data.settings import IngestionSettings, SplitSettings, WalkForwardSettings
-from mm_drex.data.split import check_purge, chronological_split, learner_horizons
+from mm_drex.data.split import chronological_split, instrument_purges
 from mm_drex.data.universe import ingest_universe
 
 
@@ -36,15 +36,18 @@ def ingest(
 
 def split(
     ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
     params: Mapping[str, Any],
-    label_horizon: int,
+    label_horizon: int | str,
     baselines: Mapping[str, Any],
 ) -> pd.DataFrame:
     """Chronological train/val/test bounds per instrument with purge gaps (at
     least the longest horizon of the labels and the baselines' targets)."""
     settings = SplitSettings.from_params(params)
-    check_purge(settings.purge_bars, learner_horizons(label_horizon, baselines))
-    return chronological_split(ohlcv, settings.fractions, settings.purge_bars)
+    purge = instrument_purges(
+        instruments, settings.purge_bars, label_horizon, baselines
+    )
+    return chronological_split(ohlcv, settings.fractions, purge)
 
 
 def walk_forward(
@@ -52,6 +55,8 @@ def walk_forward(
     instruments: pd.DataFrame,
     params: Mapping[str, Any],
     split: Mapping[str, Any],
+    label_horizon: int | str,
+    baselines: Mapping[str, Any],
 ) -> pd.DataFrame:
     """The walk-forward fold plan: per fold, instrument and segment, the bar
     bounds on the common calendar and whether the instrument joins."""
@@ -63,7 +68,12 @@ def walk_forward(
         ohlcv,
         instruments,
         windows,
-        SplitSettings.from_params(split).purge_bars,
+        instrument_purges(
+            instruments,
+            SplitSettings.from_params(split).purge_bars,
+            label_horizon,
+            baselines,
+        ),
         settings.min_train_bars,
         settings.min_val_bars,
     )

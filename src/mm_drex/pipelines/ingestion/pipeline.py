@@ -17,6 +17,7 @@ NODES = [
         func=nodes.split,
         inputs=[
             "ohlcv",
+            "instruments",
             "params:ingestion.split",
             "params:labeling.horizon",
             "params:baselines.strategies",
@@ -31,6 +32,8 @@ NODES = [
             "instruments",
             "params:ingestion.walk_forward",
             "params:ingestion.split",
+            "params:labeling.horizon",
+            "params:baselines.strategies",
         ],
         outputs="folds",
         name="walk_forward_plan",

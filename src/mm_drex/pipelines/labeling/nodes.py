@@ -8,18 +8,22 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mm_drex.data.calendar import instrument_bars
 from mm_drex.regimes.labels import LabelSettings, label_distribution, label_regimes
 from mm_drex.reporting.labels import label_distribution_figure, label_report_markdown
 
 
 def regimes(
-    ohlcv: pd.DataFrame, split: pd.DataFrame, params: Mapping[str, Any]
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    params: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """Forward regime label of every decision point (NaN where incomplete or purged)."""
+    """Forward regime label of every decision point (NaN where incomplete or
+    purged); a horizon given as a duration is converted per instrument."""
     s = LabelSettings.from_params(params)
-    return label_regimes(
-        ohlcv, split, s.horizon, s.theta, s.volatility_window, s.window
-    )
+    horizon = instrument_bars(s.horizon, instruments, "labeling.horizon")
+    return label_regimes(ohlcv, split, horizon, s.theta, s.volatility_window, s.window)
 
 
 def label_report(

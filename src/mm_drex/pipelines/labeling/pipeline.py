@@ -1,4 +1,4 @@
-"""labeling: ohlcv + split -> regimes -> label_distribution, label_report,
+"""labeling: ohlcv + instruments + split -> regimes -> label_distribution, label_report,
 label_distribution_plot."""
 
 from kedro.pipeline import Node, Pipeline
@@ -8,7 +8,7 @@ from mm_drex.pipelines.labeling import nodes
 NODES = [
     Node(
         func=nodes.regimes,
-        inputs=["ohlcv", "split", "params:labeling"],
+        inputs=["ohlcv", "instruments", "split", "params:labeling"],
         outputs="regimes",
         name="label_forward_regimes",
     ),

@@ -1,0 +1,67 @@
+"""The out-of-sample record of all folds: their tables stacked, their test
+windows chained, and the walk-forward report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from mm_drex.backtest.folds import FoldRun
+
+
+def per_fold(tables: Sequence, folds: Sequence[str], per_fold: int = 1) -> list[tuple]:
+    """``tables`` (``per_fold`` consecutive tables of each fold, in ``folds``
+    order) grouped per fold."""
+    if len(tables) != per_fold * len(folds):
+        raise ValueError(
+            f"expected {per_fold} table(s) for each of {len(folds)} folds, "
+            f"got {len(tables)}"
+        )
+    return [tuple(tables[i * per_fold : (i + 1) * per_fold]) for i in range(len(folds))]
+
+
+def stack(tables: Sequence[pd.DataFrame], folds: Sequence[str]) -> pd.DataFrame:
+    """The folds' tables of one kind in one, with a ``fold`` column first."""
+    parts = [
+        table.assign(fold=fold)
+        for fold, (table,) in zip(folds, per_fold(tables, folds), strict=True)
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    return out[["fold", *[c for c in out.columns if c != "fold"]]]
+
+
+def stack_test_rows(
+    tables: Sequence[pd.DataFrame], folds: Sequence[str]
+) -> pd.DataFrame:
+    """:func:`stack` of each fold's rows of its test segment."""
+    return stack([t[t["segment"] == "test"] for t in tables], folds)
+
+
+def fold_runs(tables: Sequence[pd.DataFrame], folds: Sequence[str]) -> list[FoldRun]:
+    """``(fold, exposures, split)`` of every fold from its two tables."""
+    return [
+        (fold, exposures, split)
+        for fold, (exposures, split) in zip(
+            folds, per_fold(tables, folds, 2), strict=True
+        )
+    ]
+
+
+def walk_forward_report(
+    sections: Sequence[str], folds: Sequence[str], lead: str, n_baselines: int
+) -> str:
+    """The walk-forward report: what was refitted, then ``sections``."""
+    intro = (
+        "# MM-DREX walk-forward report\n\n"
+        f"{len(folds)} folds ({', '.join(folds)}). In each fold the whole chain "
+        "was refitted on that fold's own train and val windows (feature "
+        "normalisation, regime labels, expert pools, router SFT, RL with its "
+        "seeds and checkpoint selection, static weights, the baselines); its "
+        "test window was then executed once by the backtest engine, after "
+        f"costs. `{lead}` is compared with buy & hold, the {n_baselines} "
+        "baselines and its ablations on the folds' test windows chained "
+        "(the out-of-sample record); intervals are block-bootstrap intervals "
+        "of that record. Nothing in this report was chosen on a test window.\n"
+    )
+    return intro + "\n" + "\n".join(sections)
