@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mm_drex.data.calendar import UTC, per_instrument, trading_dates
-from mm_drex.data.split import PURGED, SPLIT_COLUMNS
+from mm_drex.data.split import SPLIT_COLUMNS, segments_of
 
 FOLD_COLUMNS = ["fold", *SPLIT_COLUMNS, "joined", "reason"]
 
@@ -164,16 +164,7 @@ def fold_rows(table: pd.DataFrame, split: pd.DataFrame) -> np.ndarray:
 def relabel_segments(table: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
     """``table`` (``instrument``, ``t``, ``segment``) with each row's segment
     from ``split`` ('purge' outside every segment)."""
-    segment = np.full(len(table), PURGED, dtype=object)
-    instruments = table["instrument"].to_numpy()
-    position = table["t"].to_numpy()
-    for row in split.itertuples(index=False):
-        inside = (
-            (instruments == row.instrument)
-            & (position >= row.start_idx)
-            & (position < row.end_idx)
-        )
-        segment[inside] = row.segment
+    segment = segments_of(table["instrument"].to_numpy(), table["t"].to_numpy(), split)
     out = table.copy()
     out["segment"] = pd.array(segment, dtype=table["segment"].dtype)
     return out

@@ -143,13 +143,21 @@ def assign_segments(ohlcv: pd.DataFrame, split: pd.DataFrame) -> pd.Series:
     writes it; the result is aligned with its index.
     """
     position = ohlcv.groupby("instrument", sort=False).cumcount().to_numpy()
-    segment = np.full(len(ohlcv), PURGED, dtype=object)
-    instruments = ohlcv["instrument"].to_numpy()
+    segment = segments_of(ohlcv["instrument"].to_numpy(), position, split)
+    return pd.Series(segment, index=ohlcv.index, name="segment")
+
+
+def segments_of(
+    instruments: np.ndarray, positions: np.ndarray, split: pd.DataFrame
+) -> np.ndarray:
+    """The segment of each (instrument, bar position) pair ('purge' outside
+    every segment of ``split``)."""
+    segment = np.full(len(instruments), PURGED, dtype=object)
     for row in split.itertuples(index=False):
         in_segment = (
             (instruments == row.instrument)
-            & (position >= row.start_idx)
-            & (position < row.end_idx)
+            & (positions >= row.start_idx)
+            & (positions < row.end_idx)
         )
         segment[in_segment] = row.segment
-    return pd.Series(segment, index=ohlcv.index, name="segment")
+    return segment

@@ -12,6 +12,9 @@ from mm_drex.pipelines.explain import pipeline as explain
 from mm_drex.pipelines.reporting import nodes as reporting_nodes
 from mm_drex.pipelines.walk_forward import nodes
 
+# every fold's table of these, stacked with a `fold` column (walk_forward_<name>)
+STACKED = ("baseline_selection", "rl_training_log", "audit_trail")
+
 
 def oos_pipeline(folds: list[str]) -> Pipeline:
     """The folds' test windows chained, and every result table on them."""
@@ -43,23 +46,14 @@ def oos_pipeline(folds: list[str]) -> Pipeline:
                 outputs="walk_forward_metrics",
                 name="walk_forward_metrics",
             ),
-            Node(
-                func=partial(nodes.stacked, folds=folds),
-                inputs=of("baseline_selection"),
-                outputs="walk_forward_baseline_selection",
-                name="stack_baseline_selections",
-            ),
-            Node(
-                func=partial(nodes.stacked, folds=folds),
-                inputs=of("rl_training_log"),
-                outputs="walk_forward_rl_training_log",
-                name="stack_rl_training_logs",
-            ),
-            Node(
-                func=partial(nodes.stacked, folds=folds),
-                inputs=of("audit_trail"),
-                outputs="walk_forward_audit_trail",
-                name="stack_audit_trails",
+            *(
+                Node(
+                    func=partial(nodes.stacked, folds=folds),
+                    inputs=of(name),
+                    outputs=f"walk_forward_{name}",
+                    name=f"stack_{name}",
+                )
+                for name in STACKED
             ),
             Node(
                 func=partial(nodes.stack_test_regimes, folds=folds),
