@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from kedro.framework import project
 from kedro.framework.hooks import hook_impl
-from kedro.framework.project import pipelines
 
 
 class FoldHooks:
@@ -16,4 +16,4 @@ class FoldHooks:
         from mm_drex.pipelines.walk_forward import folds
 
         if folds.configure(folds.names_from_params(context.params)):
-            pipelines.configure(pipelines._pipelines_module)
+            project.pipelines.configure(f"{project.PACKAGE_NAME}.pipeline_registry")

@@ -53,9 +53,9 @@ def test_chained_folds_are_each_fold_executed_alone_with_the_nav_compounded():
     exposures = ohlcv[["instrument", "timestamp"]].assign(
         strategy="s", seed=np.int64(1), target_exposure=0.5
     )
-    runs = [(f, exposures, fold_split(plan, f)) for f in ("fold_2017", "fold_2018")]
+    runs = [(exposures, fold_split(plan, f)) for f in ("fold_2017", "fold_2018")]
     chained = run_folds(runs, ohlcv, instruments)
-    alone = [run_backtest(e, ohlcv, instruments, s) for _, e, s in runs]
+    alone = [run_backtest(e, ohlcv, instruments, s) for e, s in runs]
     assert len(chained) == sum(len(a) for a in alone)
     assert set(chained["timestamp"].dt.year) == {2017, 2018}
     # each window starts flat: the first 2018 bar holds nothing and pays entry

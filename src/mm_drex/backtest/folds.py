@@ -17,8 +17,8 @@ import pandas as pd
 from mm_drex.backtest.projection import ExposureLimits
 from mm_drex.backtest.sleeves import run_backtest
 
-FoldRun = tuple[str, pd.DataFrame, pd.DataFrame]
-"""``(fold, exposures, split)`` of one fold."""
+FoldRun = tuple[pd.DataFrame, pd.DataFrame]
+"""``(exposures, split)`` of one fold."""
 
 SLEEVE_KEYS = ["strategy", "seed", "instrument"]
 
@@ -66,6 +66,6 @@ def run_folds(
                 limits=limits,
                 cost_override_bps=cost_override_bps,
             )
-            for _, exposures, split in runs
+            for exposures, split in runs
         ]
     )

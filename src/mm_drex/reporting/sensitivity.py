@@ -55,7 +55,7 @@ def cost_sensitivity(
         the equal-market average.
     """
     return fold_cost_sensitivity(
-        [("split", exposures, split)],
+        [(exposures, split)],
         ohlcv,
         instruments,
         markets,

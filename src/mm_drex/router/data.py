@@ -181,16 +181,12 @@ def decision_point_table(
             f"regimes: regime_id {row['regime_id']} for instrument '{row['instrument']}' "
             f"at {row['timestamp']} is not -1 or 0..{len(REGIMES) - 1}"
         )
-    text_codes, distinct_texts = _factorize_texts(points["text"])
+    text_codes, distinct_texts = pd.factorize(points["text"], sort=False)
     points = points.drop(columns="text")
     points.insert(6, "text_id", text_codes.astype(np.int64))
     points["regime_id"] = points["regime_id"].astype(np.int64)
     points[SOFT_TARGET_COLUMNS] = points[SOFT_TARGET_COLUMNS].astype(np.float32)
     return points, _text_table(distinct_texts)
-
-
-def _factorize_texts(texts: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    return pd.factorize(texts, sort=False)
 
 
 def _text_table(distinct_texts: pd.Index) -> pd.DataFrame:
@@ -206,7 +202,7 @@ def chart_texts(chart_index: pd.DataFrame, text_view: pd.DataFrame) -> pd.DataFr
     _require_columns(chart_index, ["instrument", "timestamp"], "chart_index")
     points = chart_index[["instrument", "timestamp"]].reset_index(drop=True)
     points = _merge_one_to_one(points, text_view, ["text"], "text_view")
-    return _text_table(_factorize_texts(points["text"])[1])
+    return _text_table(pd.factorize(points["text"], sort=False)[1])
 
 
 def pick_text_embeddings(

@@ -39,13 +39,8 @@ def stack_test_rows(
 
 
 def fold_runs(tables: Sequence[pd.DataFrame], folds: Sequence[str]) -> list[FoldRun]:
-    """``(fold, exposures, split)`` of every fold from its two tables."""
-    return [
-        (fold, exposures, split)
-        for fold, (exposures, split) in zip(
-            folds, per_fold(tables, folds, 2), strict=True
-        )
-    ]
+    """``(exposures, split)`` of every fold from its two tables."""
+    return [(exposures, split) for exposures, split in per_fold(tables, folds, 2)]
 
 
 def walk_forward_report(
