@@ -148,3 +148,30 @@ def test_labels_are_never_inputs_of_features_text_or_charts():
     label_outputs = labeling.create_pipeline().all_outputs()
     for stage in (features, charts):
         assert not (stage.create_pipeline().all_inputs() & label_outputs)
+
+
+def test_persistence_rule_is_the_label_rule_on_the_past_horizon_and_causal():
+    ohlcv = synthetic_market()
+    split = chronological_split(ohlcv, {"train": 0.6, "val": 0.2, "test": 0.2}, 0)
+    args = {"horizon": 30, "theta": 0.5, "volatility_window": 60, "window": 100}
+    regimes = label_regimes(ohlcv, split, **args)
+    close = ohlcv["close"].to_numpy()
+    for row in regimes.iloc[::37].itertuples():
+        past = simple_returns(close[row.t - 30], close[row.t])
+        expected = (
+            REGIME_ID["uptrend"]
+            if past > row.threshold
+            else REGIME_ID["downtrend"]
+            if past < -row.threshold
+            else REGIME_ID["sideways"]
+        )
+        assert row.persistence_id == expected
+    # nothing after t moves it
+    later = ohlcv.copy()
+    later.loc[400:, "close"] *= 3.0
+    again = label_regimes(later, split, **args)
+    before = regimes["t"] < 400
+    np.testing.assert_array_equal(
+        again.loc[before, "persistence_id"], regimes.loc[before, "persistence_id"]
+    )
+    assert (again["persistence_id"] != regimes["persistence_id"]).any()

@@ -28,6 +28,7 @@ from tests.market_panel import LIMITS, STATE_DIM, make_inputs, make_panel
 
 ACTION = ActionConfig(max_logit_shift=2.0, pool_choice=True, episode_bars=32)
 NO_PENALTY = RewardConfig(
+    kind="penalised",
     lambda_drawdown=0.0,
     lambda_volatility=0.0,
     lambda_turnover=0.0,
@@ -196,3 +197,35 @@ def test_gymnasium_env_passes_the_checker(rl_arrays):
         if terminated or truncated:
             break
     assert truncated and total == ACTION.episode_bars
+
+
+def test_regime_prior_selects_pools_and_the_scale_reaches_the_bounds(rl_arrays):
+    rows = np.flatnonzero(rl_arrays.has_next)[:64]
+    env = _env(rl_arrays)
+    env.reset(rows, np.ones(len(rows), dtype=int), rows + 2)
+    _, _, _, record = env.step(np.zeros((len(rows), ACTION.action_dim)))
+    # zero action: every expert on the router's regime probabilities of its pools
+    expected = np.einsum(
+        "nr,nkr->nk", rl_arrays.regime_probs[rows], rl_arrays.pool_exposures[rows]
+    )
+    np.testing.assert_allclose(record.expert_exposures, expected, atol=1e-12)
+    np.testing.assert_array_equal(record.exposure_scale, 1.0)
+    # the last component scales the mix by exp(s), clipped at max_logit_shift
+    action = np.zeros((len(rows), ACTION.action_dim))
+    action[:, -1] = 5.0
+    env.reset(rows, np.ones(len(rows), dtype=int), rows + 2)
+    _, _, _, scaled = env.step(action)
+    np.testing.assert_allclose(scaled.exposure_scale, np.exp(ACTION.max_logit_shift))
+    np.testing.assert_allclose(
+        scaled.mixed_exposure, np.exp(2.0) * record.mixed_exposure, atol=1e-12
+    )
+    reach = np.abs(scaled.execution.after_bounds)
+    assert (reach == 1.0).mean() > (np.abs(record.execution.after_bounds) == 1.0).mean()
+    # the audit prior keeps each expert's default exposure at zero action
+    audit = dataclasses.replace(ACTION, pool_prior="audit")
+    env = BatchRoutingEnv(rl_arrays, NO_PENALTY, LIMITS, audit)
+    env.reset(rows, np.ones(len(rows), dtype=int), rows + 2)
+    _, _, _, default = env.step(np.zeros((len(rows), audit.action_dim)))
+    np.testing.assert_allclose(
+        default.expert_exposures, rl_arrays.exposures[rows], atol=1e-12
+    )

@@ -39,6 +39,7 @@ DECISION_COLUMNS = [
     *[f"exposure_{e}" for e in EXPERTS],
     *[f"pool_{e}" for e in EXPERTS],
     *[f"member_{e}" for e in EXPERTS],
+    "exposure_scale",
     "mixed_exposure",
     "delta_bounds",
     "delta_leverage",

@@ -105,7 +105,8 @@ def explanation_markdown(
             ]
         )
     steps = [
-        ("mixed exposure h_raw = Σ w_k·h_k", _number(get("mixed_exposure"))),
+        ("exposure scale κ", _number(get("exposure_scale"))),
+        ("mixed exposure κ·Σ w_k·h_k", _number(get("mixed_exposure"))),
         ("projection: bounds change", _number(get("delta_bounds"))),
         ("projection: leverage change", _number(get("delta_leverage"))),
         ("projection: turnover change", _number(get("delta_turnover"))),

@@ -11,6 +11,11 @@ Rule, for a decision point at bar ``t`` of an instrument with horizon ``H``:
 * ``uptrend`` if ``R > +threshold``, ``downtrend`` if ``R < -threshold``,
   ``sideways`` otherwise.
 
+The **persistence rule** (``persistence_id``) is the same rule applied to the
+*past* ``H`` bars, ``simple_returns(close[t-H], close[t])`` against the same
+threshold: a causal prediction of the label that any router must beat to show
+it perceives more than "the last H bars go on" (-1 where ``t < H``).
+
 The label is missing (NaN, ``regime_id = -1``) where ``t + H`` is beyond the
 data, where ``sigma_t`` is not yet defined, where ``t`` is a purge bar, and
 where bar ``t + H`` lies past the start of the next segment (the horizon would
@@ -49,6 +54,7 @@ REGIME_COLUMNS = [
     "threshold",
     "regime",
     "regime_id",
+    "persistence_id",
 ]
 
 
@@ -96,11 +102,19 @@ def instrument_regimes(
     regime_id[forward > threshold] = REGIME_ID["uptrend"]
     regime_id[forward < -threshold] = REGIME_ID["downtrend"]
     regime_id[np.isnan(forward) | np.isnan(threshold)] = MISSING_ID
+    past = np.full(n, np.nan)
+    if n > horizon:
+        past[horizon:] = simple_returns(close[: n - horizon], close[horizon:])
+    persistence = np.full(n, REGIME_ID["sideways"], dtype=np.int8)
+    persistence[past > threshold] = REGIME_ID["uptrend"]
+    persistence[past < -threshold] = REGIME_ID["downtrend"]
+    persistence[np.isnan(past) | np.isnan(threshold)] = MISSING_ID
     return {
         "forward_return": forward,
         "volatility": volatility,
         "threshold": threshold,
         "regime_id": regime_id,
+        "persistence_id": persistence,
     }
 
 

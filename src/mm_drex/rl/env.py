@@ -7,18 +7,27 @@ At the close of decision bar ``t`` of an episode the agent observes
       | sleeve: exposure x_t, drawdown, recent volatility (annualised)
       | previous routing weights w_t-1 (4) ]
 
-and acts with ``a = [Δ (4) | β (4x3)]``, each clipped to ``±max_logit_shift``:
+and acts with ``a = [Δ (4) | β (4x3) | σ (1)]``, each clipped to
+``±max_logit_shift``:
 
     w_t     = softmax(log w_sft_t + Δ)                 adjusted routing logits
-    π_k,t   = softmax(log prior_k + β_k)               expert k's choice among its
-                                                       regime pools (prior: its
-                                                       audit-score mix)
-    h_k,t   = Σ_r π_k,r h_k,r,t                        (= h_k,t when β = 0)
-    e_t     = Σ_k w_k,t h_k,t                          paper-notes v3: h_raw = Σ w_k h_k
+    π_k,t   = softmax(log prior_k,t + β_k)             expert k's choice among its
+                                                       regime pools
+    h_k,t   = Σ_r π_k,r h_k,r,t
+    κ_t     = exp(σ)                                   exposure scale
+    e_t     = κ_t Σ_k w_k,t h_k,t                      paper-notes v3: h_raw = Σ w_k h_k
 
-``e_t`` is projected and executed at the open of ``t+1``; the reward is
-:mod:`mm_drex.rl.reward`'s. ``a = 0`` is exactly the SFT router with the
-experts' default pools. :class:`BatchRoutingEnv` steps ``B`` episodes at once
+The pool prior (``pool_prior``) is ``regime``: the router's regime
+probabilities ``p_t`` for every expert, so that the regime the router
+perceives selects each expert's pool of that regime (the paper's pools per
+(market, expert, regime)); or ``audit``: each expert's audit-score mix of its
+pools, which is its default exposure ``h_k,t``. The exposure scale
+(``exposure_scale``) lets the policy reach the bounds when it is confident
+(a mix of four disagreeing experts is small) and stand aside when it is not;
+the projection then applies the limits. ``e_t`` is executed at the open of
+``t+1``; the reward is :mod:`mm_drex.rl.reward`'s. ``a = 0`` is the SFT
+router with the pool prior and scale 1 (with ``pool_prior: audit``, exactly
+the SFT router with the experts' default pools). :class:`BatchRoutingEnv` steps ``B`` episodes at once
 (numpy, no per-episode Python loop); :class:`RoutingEnv` is the same as a
 ``gymnasium.Env`` (one episode).
 """
@@ -42,6 +51,7 @@ from mm_drex.router.data import state_column_names
 
 N_EXPERTS, N_REGIMES = len(EXPERTS), len(REGIMES)
 LOG_FLOOR = 1e-12
+POOL_PRIORS = ("regime", "audit")
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class ActionConfig(Settings):
 
     ``max_logit_shift``: bound of every action component; ``pool_choice``:
     whether the action also chooses among each expert's regime pools;
+    ``pool_prior``: ``regime`` or ``audit`` (module docstring);
+    ``exposure_scale``: whether the action scales the mixed exposure;
     ``episode_bars``: decisions per training episode.
     """
 
@@ -57,11 +69,49 @@ class ActionConfig(Settings):
 
     max_logit_shift: float = setting(2.0, gt=0)
     pool_choice: bool = True
+    pool_prior: str = setting("regime", choices=POOL_PRIORS)
+    exposure_scale: bool = True
     episode_bars: int = setting(128, ge=2)
 
     @property
     def action_dim(self) -> int:
-        return N_EXPERTS + (N_EXPERTS * N_REGIMES if self.pool_choice else 0)
+        return (
+            N_EXPERTS
+            + (N_EXPERTS * N_REGIMES if self.pool_choice else 0)
+            + (1 if self.exposure_scale else 0)
+        )
+
+    @property
+    def pool_slice(self) -> slice:
+        """The action components of the pool choice (empty without it)."""
+        return slice(
+            N_EXPERTS, N_EXPERTS + (N_EXPERTS * N_REGIMES if self.pool_choice else 0)
+        )
+
+
+def pool_priors(
+    pool_prior: np.ndarray, regime_probs: np.ndarray, config: ActionConfig
+) -> np.ndarray:
+    """``(B, 4, 3)`` each expert's prior over its regime pools: the audit
+    mix (``pool_prior``) or the router's regime probabilities."""
+    if config.pool_prior == "audit":
+        return np.asarray(pool_prior, float)
+    probs = np.asarray(regime_probs, float)
+    return np.repeat(probs[:, None, :], N_EXPERTS, axis=1)
+
+
+def exposure_scales(
+    action: np.ndarray | None, n: int, config: ActionConfig
+) -> np.ndarray:
+    """``(B,)`` the exposure scale ``κ = exp(σ)`` of an action (1 without it)."""
+    if action is None or not config.exposure_scale:
+        return np.ones(n)
+    shift = np.clip(
+        np.asarray(action, float)[:, -1],
+        -config.max_logit_shift,
+        config.max_logit_shift,
+    )
+    return np.exp(shift)
 
 
 def observation_names(state_dim: int) -> list[str]:
@@ -110,7 +160,7 @@ def routing(
         logits = np.where(np.asarray(expert_mask, bool)[None, :], logits, -np.inf)
     weights = softmax(logits)
     if config.pool_choice:
-        pool_shift = shift[:, N_EXPERTS:].reshape(n, N_EXPERTS, N_REGIMES)
+        pool_shift = shift[:, config.pool_slice].reshape(n, N_EXPERTS, N_REGIMES)
         pool_mix = softmax(np.log(np.maximum(pool_prior, LOG_FLOOR)) + pool_shift)
     else:
         pool_mix = np.array(pool_prior, dtype=float)
@@ -143,6 +193,7 @@ class StepRecord:
     weights: np.ndarray
     pool_mix: np.ndarray
     expert_exposures: np.ndarray
+    exposure_scale: np.ndarray
     mixed_exposure: np.ndarray
     execution: Execution
     reward: np.ndarray
@@ -229,19 +280,19 @@ class BatchRoutingEnv:
         """
         p, rows = self.panel, self.rows
         active = self.remaining > 0
+        config = self.action_config
+        prior = pool_priors(p.pool_prior[rows], p.regime_probs[rows], config)
         weights, pool_mix = routing(
-            p.sft_weights[rows],
-            p.pool_prior[rows],
-            action,
-            self.action_config,
-            self.expert_mask,
+            p.sft_weights[rows], prior, action, config, self.expert_mask
         )
         expert_exposures, mixed = mix_exposure(
             weights,
             p.exposures[rows],
             p.pool_exposures[rows],
-            pool_mix if self.action_config.pool_choice else None,
+            pool_mix if config.pool_choice or config.pool_prior != "audit" else None,
         )
+        scale = exposure_scales(action, len(rows), config)
+        mixed = scale * mixed
         next_rows = np.minimum(rows + 1, len(p) - 1)
         executed_mask = active & p.has_next[rows] & (rows + 1 < self.execution_stop)
         execution = execute(
@@ -264,6 +315,7 @@ class BatchRoutingEnv:
             weights=weights,
             pool_mix=pool_mix,
             expert_exposures=expert_exposures,
+            exposure_scale=scale,
             mixed_exposure=mixed,
             execution=execution,
             reward=reward,
@@ -316,6 +368,7 @@ class Rollout:
     weights: np.ndarray
     pool_mix: np.ndarray
     expert_exposures: np.ndarray
+    exposure_scale: np.ndarray
     mixed_exposure: np.ndarray
     executed_exposure: np.ndarray
     turnover: np.ndarray
@@ -347,6 +400,7 @@ def rollout(
         parts["weights"].append(record.weights[active])
         parts["pool_mix"].append(record.pool_mix[active])
         parts["expert_exposures"].append(record.expert_exposures[active])
+        parts["exposure_scale"].append(record.exposure_scale[active])
         parts["mixed_exposure"].append(record.mixed_exposure[active])
         done = record.executed_mask[active]
         parts["executed_exposure"].append(

@@ -44,6 +44,7 @@ from mm_drex.rl.env import (
     BatchRoutingEnv,
     EpisodeSampler,
     Policy,
+    pool_priors,
     rollout,
 )
 from mm_drex.rl.panel import PanelArrays
@@ -124,9 +125,12 @@ def kl_to_sft(
     log_w = F.log_softmax(log_sft + mean[:, :N_EXPERTS], dim=-1)
     kl = (log_w.exp() * (log_w - log_sft)).sum(-1)
     if action.pool_choice:
-        shift = mean[:, N_EXPERTS:].reshape(-1, N_EXPERTS, N_REGIMES)
+        shift = mean[:, action.pool_slice].reshape(-1, N_EXPERTS, N_REGIMES)
         log_mix = F.log_softmax(log_prior + shift, dim=-1)
         kl = kl + (log_mix.exp() * (log_mix - log_prior)).sum((-1, -2))
+    if action.exposure_scale:
+        # the scale's log kept near 0 (scale 1) like a unit-variance Gaussian prior
+        kl = kl + 0.5 * mean[:, -1] ** 2
     return kl
 
 
@@ -239,7 +243,11 @@ def train_ppo(
     ).float()
     log_sft_all = log_sft_all - torch.logsumexp(log_sft_all, dim=-1, keepdim=True)
     log_prior_all = torch.from_numpy(
-        np.log(np.maximum(panel.pool_prior, LOG_FLOOR))
+        np.log(
+            np.maximum(
+                pool_priors(panel.pool_prior, panel.regime_probs, action), LOG_FLOOR
+            )
+        )
     ).float()
     log_prior_all = log_prior_all - torch.logsumexp(log_prior_all, dim=-1, keepdim=True)
 

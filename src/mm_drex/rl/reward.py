@@ -15,8 +15,25 @@ that the environment and the backtest cannot disagree:
    (exposure ``x_t`` held) and ``t+1`` (exposure ``x_{t+1}`` executed):
    turnover, cost (``c`` per unit of traded notional) and net return.
 
-The reward (paper-notes, v3: ``r_net − λ_dd·drawdown − λ_vol·volatility``,
-"plus turnover and router-change penalties") of the decision at ``t`` is::
+The reward of the decision at ``t`` is one of two kinds (``kind``).
+
+``sharpe`` (the default): the increment of the sleeve's running Sharpe ratio,
+so that an episode's rewards sum to the Sharpe ratio of its net returns (the
+metric every result is judged by; flat scores 0, a constant long sleeve with
+a positive mean scores above it)::
+
+    S_n = m_n / s_n      m_n = Σ r / (n + k0)
+                         s_n² = (Σ (r − r̄)² + k0 σ0²) / (n + k0)
+    reward_t = scale * ( S_n+1 − S_n  − penalties )
+
+over the ``n`` net returns of the episode so far; ``k0`` bars of prior
+(``sharpe_prior_bars``) with volatility ``σ0`` (``sharpe_prior_volatility``,
+per bar) shrink the first steps so that one bar cannot swing the ratio.
+
+``penalised`` (paper-notes, v3: ``r_net − λ_dd·drawdown − λ_vol·volatility``,
+"plus turnover and router-change penalties"), the reward of earlier
+versions: a volatility penalty linear in exposure is a Sharpe hurdle of
+``λ_vol·√periods`` that a sleeve must clear to score above flat::
 
     reward_t = scale * ( r_net,t+1
                          − λ_dd  · DD_t+1                 drawdown of the sleeve NAV from its peak
@@ -24,8 +41,9 @@ The reward (paper-notes, v3: ``r_net − λ_dd·drawdown − λ_vol·volatility`
                          − λ_to  · turnover_t+1           traded notional at the open of t+1
                          − λ_w   · Σ_k |w_t,k − w_t−1,k| ) change of the routing weights
 
-``r_net`` already pays the trading cost; ``λ_to`` penalises turnover beyond
-it. ``σ² ← (1−α)σ² + α r_net²`` with ``α = 1 − 2^(−1/halflife)``, starting at
+The penalties (both kinds, each 0 by default except the weight change):
+``λ_dd·DD + λ_vol·σ + λ_to·turnover + λ_w·|Δw|₁``. ``r_net`` already pays
+the trading cost; ``λ_to`` penalises turnover beyond it. ``σ² ← (1−α)σ² + α r_net²`` with ``α = 1 − 2^(−1/halflife)``, starting at
 0 when the sleeve starts flat.
 """
 
@@ -40,6 +58,8 @@ from mm_drex.backtest.engine import account, drifted_exposure
 from mm_drex.backtest.projection import ExposureLimits, project_bounds_and_leverage
 from mm_drex.config import Settings, setting
 
+REWARD_KINDS = ("sharpe", "penalised")
+
 
 @dataclass(frozen=True)
 class RewardConfig(Settings):
@@ -47,12 +67,15 @@ class RewardConfig(Settings):
 
     group: ClassVar[str] = "expert_rl.reward"
 
+    kind: str = setting("sharpe", choices=REWARD_KINDS)
     reward_scale: float = setting(100.0, gt=0)
-    lambda_drawdown: float = setting(0.01, ge=0)
-    lambda_volatility: float = setting(0.05, ge=0)
-    lambda_turnover: float = setting(0.0005, ge=0)
+    lambda_drawdown: float = setting(0.0, ge=0)
+    lambda_volatility: float = setting(0.0, ge=0)
+    lambda_turnover: float = setting(0.0, ge=0)
     lambda_weight_change: float = setting(0.0005, ge=0)
     volatility_halflife: float = setting(20.0, gt=0)
+    sharpe_prior_bars: float = setting(20.0, gt=0)
+    sharpe_prior_volatility: float = setting(0.01, gt=0)
 
     @property
     def volatility_alpha(self) -> float:
@@ -131,7 +154,9 @@ class SleeveState:
 
     ``exposure``: executed at the open of ``t``; ``nav`` and ``peak`` (running
     maximum since the episode started); ``variance``: EWMA of squared net
-    returns; ``weights``: the routing weights of the previous decision ``(B, 4)``.
+    returns; ``weights``: the routing weights of the previous decision ``(B, 4)``;
+    ``count``, ``total``, ``total_sq``: number, sum and sum of squares of the
+    episode's net returns (the running Sharpe ratio).
     """
 
     exposure: np.ndarray
@@ -139,6 +164,14 @@ class SleeveState:
     peak: np.ndarray
     variance: np.ndarray
     weights: np.ndarray
+    count: np.ndarray | None = None
+    total: np.ndarray | None = None
+    total_sq: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("count", "total", "total_sq"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(len(self.nav)))
 
     @classmethod
     def flat(cls, weights: np.ndarray) -> SleeveState:
@@ -150,7 +183,15 @@ class SleeveState:
             peak=np.ones(n),
             variance=np.zeros(n),
             weights=np.array(weights, dtype=float),
+            count=np.zeros(n),
+            total=np.zeros(n),
+            total_sq=np.zeros(n),
         )
+
+    def running_sharpe(self, config: RewardConfig) -> np.ndarray:
+        """The shrunk per-bar Sharpe ratio of the episode's net returns
+        (module docstring); 0 before any return and for a flat sleeve."""
+        return running_sharpe(self.count, self.total, self.total_sq, config)
 
     @property
     def drawdown(self) -> np.ndarray:
@@ -161,6 +202,17 @@ class SleeveState:
     def volatility(self) -> np.ndarray:
         """Per-bar EWMA volatility of the sleeve's net returns."""
         return np.sqrt(self.variance)
+
+
+def running_sharpe(
+    count: np.ndarray, total: np.ndarray, total_sq: np.ndarray, config: RewardConfig
+) -> np.ndarray:
+    """``S_n = m_n / s_n`` of ``n = count`` returns with sum ``total`` and
+    sum of squares ``total_sq`` (module docstring)."""
+    k0, sigma0 = config.sharpe_prior_bars, config.sharpe_prior_volatility
+    centred = np.maximum(total_sq - total**2 / np.maximum(count, 1.0), 0.0)
+    variance = (centred + k0 * sigma0**2) / (count + k0)
+    return total / (count + k0) / np.sqrt(variance)
 
 
 def advance(
@@ -199,13 +251,20 @@ def advance(
         peak=peak,
         variance=variance,
         weights=np.where(active[:, None], weights, state.weights),
+        count=state.count + active,
+        total=state.total + net,
+        total_sq=state.total_sq + net**2,
     )
     weight_change = np.abs(weights - state.weights).sum(axis=1)
-    reward = config.reward_scale * (
-        net
-        - config.lambda_drawdown * new.drawdown
-        - config.lambda_volatility * new.volatility
-        - config.lambda_turnover * np.where(live, execution.turnover, 0.0)
-        - config.lambda_weight_change * weight_change
+    penalties = (
+        config.lambda_drawdown * new.drawdown
+        + config.lambda_volatility * new.volatility
+        + config.lambda_turnover * np.where(live, execution.turnover, 0.0)
+        + config.lambda_weight_change * weight_change
     )
+    if config.kind == "sharpe":
+        gain = new.running_sharpe(config) - state.running_sharpe(config)
+    else:
+        gain = net
+    reward = config.reward_scale * (gain - penalties)
     return new, np.where(active, reward, 0.0)

@@ -101,6 +101,20 @@ class DecisionLogSettings(Settings):
 
 
 @dataclass(frozen=True)
+class DiagnosticsSettings(Settings):
+    """``expert_rl.diagnostics``: the oracle bounds and the routing test."""
+
+    group: ClassVar[str] = "expert_rl.diagnostics"
+
+    segments: tuple[str, ...] = setting(("val", "test"), choices=("val", "test"))
+    fit_segment: str = setting("val", choices=("train", "val"))
+    horizon: int = setting(20, ge=1)
+    grid_step: float = setting(0.1, gt=0, le=1)
+    permutations: int = setting(200, ge=10)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class RLSettings(Settings):
     """``params:expert_rl``."""
 
@@ -116,6 +130,7 @@ class RLSettings(Settings):
     strategy: StrategySettings = field(default_factory=StrategySettings)
     comparison: ComparisonSettings = field(default_factory=ComparisonSettings)
     decision_log: DecisionLogSettings = field(default_factory=DecisionLogSettings)
+    diagnostics: DiagnosticsSettings = field(default_factory=DiagnosticsSettings)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -169,7 +169,9 @@ def decision_point_table(
     _require_columns(chart_index, columns, "chart_index")
     points = chart_index[columns].reset_index(drop=True)
     points = _merge_one_to_one(points, text_view, ["text"], "text_view")
-    points = _merge_one_to_one(points, regimes, ["regime_id"], "regimes")
+    # the persistence rule's prediction rides along for the evaluation only
+    extra = [c for c in ("persistence_id",) if c in regimes.columns]
+    points = _merge_one_to_one(points, regimes, ["regime_id", *extra], "regimes")
     points = _merge_one_to_one(
         points, expert_soft_targets, SOFT_TARGET_COLUMNS, "expert_soft_targets"
     )

@@ -45,6 +45,8 @@ def router_evaluation(
         "router": router_pred,
         "majority_class": np.full(len(points), majority),
     }
+    if "persistence_id" in points:
+        predictions["persistence_rule"] = points["persistence_id"].to_numpy(np.int64)
     for model, frame in ablation_predictions.groupby("model", sort=False):
         merged = keys.merge(
             frame[["instrument", "timestamp", "regime_pred"]], how="left"
@@ -62,6 +64,14 @@ def router_evaluation(
         "macro-F1 (val rows are never fitted; test rows are only predicted).",
         f"majority_class: always predicts '{REGIMES[majority]}', the most frequent "
         "regime of the fitting rows.",
+        *(
+            [
+                "persistence_rule: the label rule applied to the past horizon "
+                "(the last H bars' return against the same threshold), causal."
+            ]
+            if "persistence_id" in points
+            else []
+        ),
         *[
             f"{model}: compact router trained from scratch with only {', '.join(views)} "
             "(the other views absent at train and evaluation time), same rows, seed "

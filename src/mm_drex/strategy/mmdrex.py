@@ -67,6 +67,7 @@ ROUTING_COLUMNS = [
     *[f"w_{e}" for e in EXPERTS],
     *[f"exposure_{e}" for e in EXPERTS],
     *[f"pool_{e}" for e in EXPERTS],
+    "exposure_scale",
     "mixed_exposure",
     "reward",
 ]
@@ -82,7 +83,8 @@ class StrategyPath:
     weights: np.ndarray  # (M, 4) final routing weights
     pool_mix: np.ndarray  # (M, 4, 3) each expert's mix of its regime pools
     expert_exposures: np.ndarray  # (M, 4)
-    mixed_exposure: np.ndarray  # (M,) h_raw, the target before projection
+    mixed_exposure: np.ndarray  # (M,) κ·h_raw, the target before projection
+    exposure_scale: np.ndarray  # (M,) κ, the policy's exposure scale
     reward: np.ndarray  # (M,) the RL reward of the decision (NaN: not executed)
 
 
@@ -111,6 +113,7 @@ def policy_path(
         result.pool_mix,
         result.expert_exposures,
         result.mixed_exposure,
+        result.exposure_scale,
         result.reward,
     )
 
@@ -137,6 +140,7 @@ def fixed_path(
         np.array(panel.pool_prior[rows]),
         exposures,
         (weights * exposures).sum(axis=1),
+        np.ones(len(rows)),
         np.full(len(rows), np.nan),
     )
 
@@ -271,6 +275,7 @@ def routing_table(panel: pd.DataFrame, paths: Sequence[StrategyPath]) -> pd.Data
             frame[f"exposure_{expert}"] = path.expert_exposures[:, k]
         for k, expert in enumerate(EXPERTS):
             frame[f"pool_{expert}"] = regimes[path.pool_mix[:, k].argmax(axis=1)]
+        frame["exposure_scale"] = path.exposure_scale
         frame["mixed_exposure"] = path.mixed_exposure
         frame["reward"] = path.reward
         frames.append(pd.DataFrame(frame))

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mm_drex.backtest.folds import FoldRun
+from mm_drex.reporting.routing import diagnostics_markdown, fold_diagnostics
 
 
 def per_fold(tables: Sequence, folds: Sequence[str], per_fold: int = 1) -> list[tuple]:
@@ -60,3 +61,26 @@ def walk_forward_report(
         "of that record. Nothing in this report was chosen on a test window.\n"
     )
     return intro + "\n" + "\n".join(sections)
+
+
+def routing_record(
+    tables: Sequence[pd.DataFrame], folds: Sequence[str], instruments: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+    """The routing diagnostics of all folds from each fold's three tables
+    (returns, oracle weights, weights by predicted regime): the per-fold and
+    all-folds summary, the stacked weights by predicted regime and oracle
+    weights, and the report section."""
+    grouped = per_fold(tables, folds, 3)
+    periods = instruments.set_index("instrument")["periods_per_year"].to_dict()
+    summary = fold_diagnostics(
+        {fold: returns for fold, (returns, _, _) in zip(folds, grouped, strict=True)},
+        periods,
+    )
+    weights = stack([w for _, w, _ in grouped], folds)
+    by_regime = stack([b for _, _, b in grouped], folds)
+    return (
+        summary,
+        by_regime,
+        weights,
+        diagnostics_markdown(summary, by_regime, weights),
+    )

@@ -21,6 +21,7 @@ from mm_drex.rl.settings import RLSettings
 from mm_drex.rl.training import fit_policies
 from mm_drex.router.ablations import NO_CHART, ablation_weights
 from mm_drex.strategy.mmdrex import mmdrex_exposures
+from mm_drex.strategy.oracle import stage_diagnostics
 
 Params = Mapping[str, Any]
 Tensors = dict[str, torch.Tensor]
@@ -112,5 +113,25 @@ def strategy_exposures(
         rl_policy,
         rl_policy_config,
         RLSettings.from_params(params),
+        BacktestSettings.from_params(backtest),
+    )
+
+
+def routing_diagnostics(
+    rl_panel: pd.DataFrame,
+    instruments: pd.DataFrame,
+    mmdrex_routing: pd.DataFrame,
+    router_model: Tensors,
+    params: Params,
+    backtest: Params,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The oracle bounds of routing beside the router and uniform weights,
+    the captured shares, and the router's weights by predicted regime."""
+    return stage_diagnostics(
+        rl_panel,
+        instruments,
+        mmdrex_routing,
+        router_model,
+        RLSettings.from_params(params).diagnostics,
         BacktestSettings.from_params(backtest),
     )

@@ -48,6 +48,17 @@ NODES = [
         outputs=["mmdrex_exposures", "mmdrex_routing", "mmdrex_ablation_choices"],
         name="mmdrex_and_ablation_exposures",
     ),
+    Node(
+        func=nodes.routing_diagnostics,
+        inputs=["rl_panel", "instruments", "mmdrex_routing", "router_model", *PARAMS],
+        outputs=[
+            "routing_diagnostic_returns",
+            "routing_diagnostics",
+            "routing_oracle_weights",
+            "routing_by_predicted_regime",
+        ],
+        name="routing_oracle_diagnostics",
+    ),
 ]
 
 

@@ -20,6 +20,11 @@ from mm_drex.backtest import BacktestSettings
 from mm_drex.backtest.folds import chain_positions
 from mm_drex.baselines import BASELINES
 from mm_drex.data.settings import WalkForwardSettings
+from mm_drex.reporting.routing import (
+    comparisons_markdown,
+    perception_markdown,
+    routing_comparisons,
+)
 from mm_drex.reporting.sensitivity import (
     cost_sensitivity_markdown,
     fold_cost_sensitivity,
@@ -157,9 +162,41 @@ def oos_costs(
     return table, cost_sensitivity_markdown(table)
 
 
+def oos_routing_diagnostics(
+    instruments: pd.DataFrame, *tables: pd.DataFrame, folds: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+    """The oracle bounds and captured shares per fold and over all folds."""
+    return record.routing_record(tables, folds, instruments)
+
+
+def oos_routing_comparisons(
+    market_returns: pd.DataFrame,
+    metrics: pd.DataFrame,
+    backtest: Params,
+    params: Params,
+) -> tuple[pd.DataFrame, str]:
+    """The routing claims (routing vs uniform, static, val-best expert; RL vs
+    SFT-only; chart vs no chart) with block-bootstrap intervals."""
+    settings = ReportingSettings.from_params(params)
+    bootstrap = BacktestSettings.from_params(backtest).bootstrap.with_overrides(
+        settings.significance, "reporting.significance"
+    )
+    table = routing_comparisons(market_returns, metrics, bootstrap)
+    return table, comparisons_markdown(table)
+
+
+def oos_perception(router_evaluation: pd.DataFrame) -> str:
+    """Regime macro-F1 of the router per fold against the persistence rule
+    and the no-chart router."""
+    return perception_markdown(router_evaluation)
+
+
 def walk_forward_report(
     per_fold: str,
     main_table: str,
+    routing: str,
+    oracle: str,
+    perception: str,
     significance: str,
     deflated: str,
     costs: str,
@@ -169,5 +206,14 @@ def walk_forward_report(
 ) -> str:
     """The walk-forward report: every number from test windows no choice saw."""
     lead = ReportingSettings.from_params(params).lead_strategy
-    sections = (per_fold, main_table, significance, deflated, costs)
+    sections = (
+        per_fold,
+        main_table,
+        routing,
+        oracle,
+        perception,
+        significance,
+        deflated,
+        costs,
+    )
     return record.walk_forward_report(sections, folds, lead, len(BASELINES))

@@ -13,7 +13,7 @@ from mm_drex.pipelines.reporting import nodes as reporting_nodes
 from mm_drex.pipelines.walk_forward import nodes
 
 # every fold's table of these, stacked with a `fold` column (walk_forward_<name>)
-STACKED = ("baseline_selection", "rl_training_log", "audit_trail")
+STACKED = ("baseline_selection", "rl_training_log", "audit_trail", "router_evaluation")
 
 
 def oos_pipeline(folds: list[str]) -> Pipeline:
@@ -24,6 +24,15 @@ def oos_pipeline(folds: list[str]) -> Pipeline:
 
     pairs = [
         f"{fold}.{name}" for fold in folds for name in ("strategy_exposures", "split")
+    ]
+    diagnostics = [
+        f"{fold}.{name}"
+        for fold in folds
+        for name in (
+            "routing_diagnostic_returns",
+            "routing_oracle_weights",
+            "routing_by_predicted_regime",
+        )
     ]
     evaluated = ["walk_forward_positions", "walk_forward_market_returns", "instruments"]
     return Pipeline(
@@ -127,10 +136,44 @@ def oos_pipeline(folds: list[str]) -> Pipeline:
                 name="per_fold_markdown",
             ),
             Node(
+                func=partial(nodes.oos_routing_diagnostics, folds=folds),
+                inputs=["instruments", *diagnostics],
+                outputs=[
+                    "walk_forward_routing_diagnostics",
+                    "walk_forward_routing_by_predicted_regime",
+                    "walk_forward_routing_oracle_weights",
+                    "walk_forward_routing_diagnostics_md",
+                ],
+                name="walk_forward_routing_diagnostics",
+            ),
+            Node(
+                func=nodes.oos_routing_comparisons,
+                inputs=[
+                    "walk_forward_market_returns",
+                    "walk_forward_metrics",
+                    "params:backtest",
+                    "params:reporting",
+                ],
+                outputs=[
+                    "walk_forward_routing_comparisons",
+                    "walk_forward_routing_comparisons_md",
+                ],
+                name="walk_forward_routing_comparisons",
+            ),
+            Node(
+                func=nodes.oos_perception,
+                inputs="walk_forward_router_evaluation",
+                outputs="walk_forward_perception_md",
+                name="walk_forward_perception",
+            ),
+            Node(
                 func=partial(nodes.walk_forward_report, folds=folds),
                 inputs=[
                     "walk_forward_fold_table_md",
                     "walk_forward_main_table_md",
+                    "walk_forward_routing_comparisons_md",
+                    "walk_forward_routing_diagnostics_md",
+                    "walk_forward_perception_md",
                     "walk_forward_significance_md",
                     "walk_forward_deflated_sharpe_md",
                     "walk_forward_cost_sensitivity_md",
