@@ -21,6 +21,7 @@ from mm_drex.reporting.significance import significance_tables
 from mm_drex.strategy.oracle import CANDIDATES, ORACLES, ROUTER, UNIFORM, summary
 
 ALL_FOLDS = "all_folds"
+MARKET_ORDER = ("stocks", "futures", "crypto")
 # (strategy, compared with): the claims a routing framework makes
 ROUTING_CLAIMS = (
     ("mm_drex", "mm_drex_uniform_weights", "routing beats uniform weights"),
@@ -231,11 +232,15 @@ def comparisons_markdown(
     ]
     if table.empty:
         return "\n".join([*lines, "No claim could be tested (strategies absent).", ""])
-    order = list(names or dict.fromkeys(table["name"]))
+    order = list(names or MARKET_ORDER)
+    order += [n for n in dict.fromkeys(table["name"]) if n not in order]
+    claims = [claim for _, _, claim in ROUTING_CLAIMS]
+    ranked = table.assign(
+        name_rank=table["name"].map({n: i for i, n in enumerate(order)}),
+        claim_rank=table["claim"].map({c: i for i, c in enumerate(claims)}),
+    ).sort_values(["name_rank", "claim_rank"], kind="stable")
     rows = []
-    for _, r in table.sort_values(
-        "name", key=lambda c: c.map({n: i for i, n in enumerate(order)})
-    ).iterrows():
+    for _, r in ranked.iterrows():
         verdict = (
             "holds"
             if r["holds"]

@@ -361,6 +361,7 @@ def _decision_rows(
         ]
     for expert in EXPERTS:
         rows[f"member_{expert}"] = base[f"member_{expert}"]
+    rows["exposure_scale"] = result.exposure_scale[at]
     rows["mixed_exposure"] = target
     rows["delta_bounds"] = after_bounds - target
     rows["delta_leverage"] = after_leverage - after_bounds
