@@ -63,6 +63,7 @@ def test_router_sft_pipeline_routes_every_decision_point_and_reports(
     models = {
         "router",
         "majority_class",
+        "persistence_rule",
         "features_only",
         "no_chart",
         "no_text",
@@ -77,7 +78,11 @@ def test_router_sft_pipeline_routes_every_decision_point_and_reports(
     ablations = pd.read_parquet(
         root / "07_model_output/router_ablation_predictions.parquet"
     )
-    assert set(ablations["model"]) == models - {"router", "majority_class"}
+    assert set(ablations["model"]) == models - {
+        "router",
+        "majority_class",
+        "persistence_rule",
+    }
     w = ablations[[f"w_{e}" for e in EXPERTS]].to_numpy()
     np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-5)
     assert (

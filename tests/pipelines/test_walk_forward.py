@@ -24,6 +24,8 @@ CHOICES = [
     "08_reporting/folds/{fold}/rl_training_log.parquet",
     "08_reporting/folds/{fold}/rl_selection.parquet",
     "08_reporting/folds/{fold}/mmdrex_ablation_choices.parquet",
+    # the oracle's per-regime weights are chosen on val with the true regime
+    "08_reporting/folds/{fold}/routing_oracle_weights.parquet",
 ]
 POOLS = "06_models/folds/{fold}/expert_pools.json"
 EXPOSURES = "07_model_output/folds/{fold}/strategy_exposures.parquet"
@@ -73,8 +75,37 @@ def test_each_fold_is_its_own_chain_and_the_report_chains_their_test_windows(
     main = pd.read_parquet(tmp_path / "08_reporting/walk_forward/main_table.parquet")
     assert len(main)
     report = (tmp_path / "08_reporting/walk_forward_report.md").read_text()
-    for section in ("Per-fold results", "Main table", "Cost sensitivity", "fold_2012"):
+    for section in (
+        "Per-fold results",
+        "Main table",
+        "Cost sensitivity",
+        "fold_2012",
+        "Does the routing add value?",
+        "How much routing could be worth",
+        "Captured share",
+        "Is the state perceivable?",
+    ):
         assert section in report
+    # the oracle bounds per fold and over all folds, with the captured share
+    oracle = pd.read_parquet(
+        tmp_path / "08_reporting/walk_forward/routing_diagnostics.parquet"
+    )
+    test = oracle[oracle["segment"] == "test"]
+    assert set(test["fold"]) == {*TEST_STARTS, "all_folds"}
+    assert test.groupby("fold")["candidate"].nunique().eq(7).all()
+    mine = test[test["candidate"] == "mm_drex"]
+    assert mine["captured_mm_drex_oracle_hindsight_expert"].notna().all()
+    claims = pd.read_parquet(
+        tmp_path / "08_reporting/walk_forward/routing_comparisons.parquet"
+    )
+    assert {"RL beats SFT-only", "the chart view helps the router"} <= set(
+        claims["claim"]
+    )
+    assert (claims["ci_low"] <= claims["sharpe_difference"]).all()
+    perception = pd.read_parquet(
+        tmp_path / "08_reporting/walk_forward/router_evaluation.parquet"
+    )
+    assert {"router", "persistence_rule", "no_chart"} <= set(perception["model"])
     # every decision of a test window can be explained
     trail = pd.read_parquet(tmp_path / "08_reporting/walk_forward/audit_trail.parquet")
     assert set(trail["fold"]) == set(TEST_STARTS)
