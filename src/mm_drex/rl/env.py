@@ -27,8 +27,10 @@ pools, which is its default exposure ``h_k,t``. The exposure scale
 the projection then applies the limits. ``e_t`` is executed at the open of
 ``t+1``; the reward is :mod:`mm_drex.rl.reward`'s. ``a = 0`` is the SFT
 router with the pool prior and scale 1 (with ``pool_prior: audit``, exactly
-the SFT router with the experts' default pools). :class:`BatchRoutingEnv` steps ``B`` episodes at once
-(numpy, no per-episode Python loop); :class:`RoutingEnv` is the same as a
+the SFT router with the experts' default pools). On train rows the router's
+regime probabilities are in-sample (it was fitted there), so RL sees a
+sharper regime signal in training than at test. :class:`BatchRoutingEnv`
+steps ``B`` episodes at once (numpy, no per-episode Python loop); :class:`RoutingEnv` is the same as a
 ``gymnasium.Env`` (one episode).
 """
 
