@@ -12,18 +12,17 @@ import pytest
 from mm_drex.experts.templates import EXPERTS
 from mm_drex.regimes.labels import REGIMES
 from mm_drex.rl.settings import DiagnosticsSettings
+from mm_drex.strategy.mixing import equal_market_score, segment_sharpes
 from mm_drex.strategy.mmdrex import routing_table
 from mm_drex.strategy.oracle import (
     CANDIDATES,
     close_to_close,
-    equal_market_sharpe,
     explained_share,
     fixed_weights_per_regime,
     hindsight_expert,
     regime_codes,
     router_mapping_weights,
     routing_returns,
-    run_paths,
     summary,
     true_pool_exposures,
     weights_by_predicted_regime,
@@ -108,13 +107,14 @@ def test_fixed_weights_per_regime_never_read_the_test_segment(rl_arrays, rl_pane
         rl_arrays,
         exposures=np.where(test[:, None], -rl_arrays.exposures, rl_arrays.exposures),
     )
-    first, _ = fixed_weights_per_regime(rl_arrays, truth, "val", LIMITS, 0.25)
+    first, choices = fixed_weights_per_regime(rl_arrays, truth, "val", LIMITS, 0.25)
     again, _ = fixed_weights_per_regime(scrambled, truth, "val", LIMITS, 0.25)
     np.testing.assert_array_equal(first, again)
     # and the score is the engine's: re-executing the chosen mix gives it
-    targets = (first[np.maximum(truth, 0)] * rl_arrays.exposures).sum(1)[:, None]
-    score = equal_market_sharpe(rl_arrays, run_paths(rl_arrays, targets, "val", LIMITS))
-    assert np.isfinite(score[0])
+    weights = np.where((truth >= 0)[:, None], first[np.maximum(truth, 0)], 0.25)
+    targets = (weights * rl_arrays.exposures).sum(1)[:, None]
+    score = equal_market_score(segment_sharpes(rl_arrays, targets, "val", LIMITS))
+    assert score.iat[0] == pytest.approx(choices["score"].iat[-1], abs=1e-12)
 
 
 def test_weights_that_follow_the_predicted_regime_are_detected(rl_panel, routing):

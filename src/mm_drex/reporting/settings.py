@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mm_drex.backtest.metrics import METRIC_NAMES
+from mm_drex.backtest.settings import BacktestSettings, BootstrapSettings
 from mm_drex.config import Settings, setting
 from mm_drex.reporting.comparison import HEADLINE_METRICS
 
@@ -40,3 +41,9 @@ class ReportingSettings(Settings):
     tearsheet_markets: tuple[str, ...] | None = None
     report_title: str = "MM-DREX run report"
     report_figures: tuple[ReportFigure, ...] = ()
+
+    def significance_bootstrap(self, backtest: BacktestSettings) -> BootstrapSettings:
+        """The backtest's bootstrap with the ``significance`` overrides."""
+        return backtest.bootstrap.with_overrides(
+            self.significance, "reporting.significance"
+        )

@@ -55,13 +55,13 @@ def mixed_exposure(panel: PanelArrays, weights: np.ndarray) -> np.ndarray:
     return panel.exposures @ weights.T
 
 
-def segment_sharpes(
+def segment_net_returns(
     panel: PanelArrays,
     targets: np.ndarray,
     segment: str,
     limits: ExposureLimits,
-) -> pd.DataFrame:
-    """After-cost Sharpe of candidate exposure paths on one segment.
+) -> list[tuple[int, int, np.ndarray]]:
+    """Candidate exposure paths executed on one segment by the backtest engine.
 
     Args:
         targets: ``(N, P)`` target exposures of ``P`` candidates per decision row.
@@ -69,10 +69,11 @@ def segment_sharpes(
             with the backtest engine (same costs and limits as the backtest).
 
     Returns:
-        One row per (instrument, candidate): instrument, market, candidate, sharpe.
+        Per instrument run: ``(first_row, stop_row, net)`` with ``net``
+        ``(stop − first − 1, P)`` the after-cost returns of its bars after the first.
     """
     targets = np.asarray(targets, dtype=float)
-    rows = []
+    runs = []
     for first, stop in panel.segment_runs(segment):
         result = simulate(
             targets[first:stop],
@@ -82,19 +83,35 @@ def segment_sharpes(
             allow_short=bool(panel.allow_short[first]),
             limits=limits,
         )
-        sharpe = np.atleast_1d(
-            sharpe_ratio(result.net_return[1:], panel.periods_per_year[first])
+        runs.append((first, stop, result.net_return[1:]))
+    return runs
+
+
+def segment_sharpes(
+    panel: PanelArrays,
+    targets: np.ndarray,
+    segment: str,
+    limits: ExposureLimits,
+) -> pd.DataFrame:
+    """After-cost Sharpe of candidate exposure paths on one segment
+    (:func:`segment_net_returns`).
+
+    Returns:
+        One row per (instrument, candidate): instrument, market, candidate, sharpe.
+    """
+    rows = [
+        pd.DataFrame(
+            {
+                "instrument": panel.instrument[first],
+                "market": panel.market[first],
+                "candidate": np.arange(net.shape[1]),
+                "sharpe": np.atleast_1d(
+                    sharpe_ratio(net, panel.periods_per_year[first])
+                ),
+            }
         )
-        rows.append(
-            pd.DataFrame(
-                {
-                    "instrument": panel.instrument[first],
-                    "market": panel.market[first],
-                    "candidate": np.arange(targets.shape[1]),
-                    "sharpe": sharpe,
-                }
-            )
-        )
+        for first, _, net in segment_net_returns(panel, targets, segment, limits)
+    ]
     return pd.concat(rows, ignore_index=True)
 
 

@@ -19,7 +19,8 @@ future, beside the router itself and uniform weights:
 ``captured share = (router − uniform) / (oracle − uniform)`` of the
 equal-market Sharpe ratio: 1 when the router reaches the oracle, 0 when it is
 no better than uniform weights, negative when it is worse (undefined when the
-oracle beats uniform weights by less than ``MIN_HEADROOM`` = 0.05).
+oracle does not beat uniform weights; a small headroom makes the share
+noisy, so the report prints the headroom beside it).
 
 The weights the router gives by *predicted* regime are tested against noise
 with a block permutation: the statistic is the share of the weights' variance
@@ -37,7 +38,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mm_drex.backtest.engine import BPS, simulate
 from mm_drex.backtest.metrics import sharpe_ratio
 from mm_drex.backtest.projection import ExposureLimits
 from mm_drex.backtest.settings import BacktestSettings
@@ -46,7 +46,12 @@ from mm_drex.regimes.labels import REGIMES
 from mm_drex.rl.env import LOG_FLOOR, softmax
 from mm_drex.rl.panel import PanelArrays
 from mm_drex.rl.settings import DiagnosticsSettings
-from mm_drex.strategy.mixing import simplex_grid
+from mm_drex.strategy.mixing import (
+    equal_market_score,
+    segment_net_returns,
+    segment_sharpes,
+    simplex_grid,
+)
 
 ROUTER = "mm_drex"
 UNIFORM = "uniform"
@@ -57,8 +62,6 @@ ORACLES = (
     "oracle_hindsight_expert",
 )
 CANDIDATES = (UNIFORM, "sft_only", ROUTER, *ORACLES)
-# below this Sharpe headroom over uniform weights a captured share is noise
-MIN_HEADROOM = 0.05
 RETURN_COLUMNS = [
     "candidate",
     "instrument",
@@ -125,49 +128,6 @@ def hindsight_expert(panel: PanelArrays, horizon: int) -> np.ndarray:
     return gain.argmax(axis=1)
 
 
-def run_paths(
-    panel: PanelArrays,
-    targets: np.ndarray,
-    segment: str,
-    limits: ExposureLimits,
-) -> list[tuple[int, int, np.ndarray]]:
-    """Per instrument run of ``segment``: ``(first_row, stop_row, net (T-1, P))``
-    of the candidate paths ``targets`` ``(N, P)`` executed by the engine."""
-    out = []
-    for first, stop in panel.segment_runs(segment):
-        result = simulate(
-            targets[first:stop],
-            panel.open_price[first:stop],
-            panel.close_price[first:stop],
-            cost_bps=panel.cost_rate[first] / BPS,
-            allow_short=bool(panel.allow_short[first]),
-            limits=limits,
-        )
-        out.append((first, stop, result.net_return[1:]))
-    return out
-
-
-def equal_market_sharpe(
-    panel: PanelArrays, runs: list[tuple[int, int, np.ndarray]]
-) -> np.ndarray:
-    """``(P,)`` mean over markets of the mean over their instruments' Sharpe."""
-    frames = [
-        pd.DataFrame(
-            {
-                "market": panel.market[first],
-                "candidate": np.arange(net.shape[1]),
-                "sharpe": np.atleast_1d(
-                    sharpe_ratio(net, panel.periods_per_year[first])
-                ),
-            }
-        )
-        for first, _, net in runs
-    ]
-    table = pd.concat(frames, ignore_index=True)
-    by_market = table.groupby(["candidate", "market"])["sharpe"].mean()
-    return by_market.groupby(level="candidate").mean().to_numpy()
-
-
 def fixed_weights_per_regime(
     panel: PanelArrays,
     truth: np.ndarray,
@@ -187,7 +147,9 @@ def fixed_weights_per_regime(
         current = np.where((truth >= 0)[:, None], chosen[np.maximum(truth, 0)], uniform)
         base = (current * panel.exposures).sum(axis=1)
         targets = np.where((truth == r)[:, None], candidates, base[:, None])
-        score = equal_market_sharpe(panel, run_paths(panel, targets, segment, limits))
+        score = equal_market_score(
+            segment_sharpes(panel, targets, segment, limits)
+        ).to_numpy()
         best = int(np.nanargmax(score))
         chosen[r] = grid[best]
         rows.append(
@@ -276,7 +238,7 @@ def routing_returns(
                 f"the '{segment}' rows of {panel.instrument[missing[0]]}; add "
                 f"'{segment}' to expert_rl.strategy.segments"
             )
-        for first, stop, net in run_paths(panel, targets, segment, limits):
+        for first, stop, net in segment_net_returns(panel, targets, segment, limits):
             for p, candidate in enumerate(CANDIDATES):
                 frames.append(
                     pd.DataFrame(
@@ -310,10 +272,7 @@ def weights_by_predicted_regime(
     table = mine.merge(probs, on=["instrument", "timestamp"], how="left")
     predicted = table[[f"p_{r}" for r in REGIMES]].to_numpy(float).argmax(axis=1)
     weights = table[[f"w_{e}" for e in EXPERTS]].to_numpy(float)
-    groups = [
-        np.flatnonzero(((table["instrument"] == i) & (table["seed"] == s)).to_numpy())
-        for (i, s), _ in table.groupby(["instrument", "seed"], sort=False)
-    ]
+    groups = list(table.groupby(["instrument", "seed"], sort=False).indices.values())
     observed = explained_share(weights, predicted)
     rng = np.random.default_rng(seed)
     null = np.empty(permutations)
@@ -392,21 +351,14 @@ def summary(
         ["sharpe", "abs_exposure"]
     ].mean()
     table = by_market.groupby(level=["segment", "candidate"]).mean().reset_index()
+    score = table.pivot(index="segment", columns="candidate", values="sharpe")
     for learner in ("sft_only", ROUTER):
         for oracle in ORACLES:
-            table[f"captured_{learner}_{oracle}"] = np.nan
-    for segment, group in table.groupby("segment"):
-        score = group.set_index("candidate")["sharpe"]
-        for learner in ("sft_only", ROUTER):
-            for oracle in ORACLES:
-                headroom = score[oracle] - score[UNIFORM]
-                share = (
-                    (score[learner] - score[UNIFORM]) / headroom
-                    if headroom > MIN_HEADROOM
-                    else np.nan
-                )
-                mask = (table["segment"] == segment) & (table["candidate"] == learner)
-                table.loc[mask, f"captured_{learner}_{oracle}"] = share
+            headroom = score[oracle] - score[UNIFORM]
+            share = ((score[learner] - score[UNIFORM]) / headroom).where(headroom > 0)
+            table[f"captured_{learner}_{oracle}"] = np.where(
+                table["candidate"] == learner, table["segment"].map(share), np.nan
+            )
     order = {c: i for i, c in enumerate(CANDIDATES)}
     return table.sort_values(
         ["segment", "candidate"],

@@ -78,9 +78,7 @@ def significance(
     """Sharpe-difference intervals and SPA p-values of the lead strategy
     against every baseline present, per market."""
     settings = ReportingSettings.from_params(params)
-    bootstrap = BacktestSettings.from_params(backtest).bootstrap.with_overrides(
-        settings.significance, "reporting.significance"
-    )
+    bootstrap = settings.significance_bootstrap(BacktestSettings.from_params(backtest))
     return significance_report(
         market_returns, metrics, settings.lead_strategy, list(BASELINES), bootstrap
     )

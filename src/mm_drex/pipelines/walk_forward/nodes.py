@@ -178,9 +178,7 @@ def oos_routing_comparisons(
     """The routing claims (routing vs uniform, static, val-best expert; RL vs
     SFT-only; chart vs no chart) with block-bootstrap intervals."""
     settings = ReportingSettings.from_params(params)
-    bootstrap = BacktestSettings.from_params(backtest).bootstrap.with_overrides(
-        settings.significance, "reporting.significance"
-    )
+    bootstrap = settings.significance_bootstrap(BacktestSettings.from_params(backtest))
     table = routing_comparisons(market_returns, metrics, bootstrap)
     return table, comparisons_markdown(table)
 
