@@ -222,10 +222,12 @@ PARAMS = {
 }
 
 
-def train_small_policies(arrays):
-    """Two seeds of a few PPO iterations on ``arrays`` (``PARAMS``): the
-    training result and the policies rebuilt from their artifacts."""
-    settings = RLSettings.from_params(PARAMS)
+def train_small_policies(arrays, selection=None):
+    """Two seeds of a few PPO iterations on ``arrays`` (``PARAMS``, with the
+    ``selection`` keys overridden): the training result and the policies
+    rebuilt from their artifacts."""
+    params = {**PARAMS, "selection": {**PARAMS["selection"], **(selection or {})}}
+    settings = RLSettings.from_params(params)
     result = train_policies(arrays, settings, LIMITS)
     tensors, config = policy_artifacts(result, settings, arrays.z.shape[1])
     return result, load_policies(tensors, config)

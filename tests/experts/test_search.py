@@ -60,7 +60,7 @@ def test_search_never_reads_validation_bars_but_the_audit_does(market_data, pool
     assert moved["version"] != pools["version"]
 
 
-def test_every_update_admits_k_members_with_parameters_and_every_score(pools):
+def test_every_update_admits_stable_members_with_parameters_and_every_score(pools):
     assert pools["regimes"] == ["downtrend", "sideways", "uptrend"]
     expected_updates = {
         (expert, regime)
@@ -69,7 +69,21 @@ def test_every_update_admits_k_members_with_parameters_and_every_score(pools):
     }
     assert {(p["expert"], p["regime"]) for p in pools["pools"]} == expected_updates
     for pool in pools["pools"]:
-        assert len(pool["members"]) == CONFIG.pool_size
+        # only stable candidates are admitted (at most K); a pool without one
+        # admits the first of the audit order alone and says so
+        stable = [c for c in pool["candidates"] if c["stable"]]
+        assert pool["n_stable_candidates"] == len(stable)
+        if stable:
+            assert pool["stable"]
+            assert len(pool["members"]) == min(len(stable), CONFIG.pool_size)
+            assert all(m["stable"] for m in pool["members"])
+        else:
+            assert not pool["stable"]
+            assert [m["audit_rank"] for m in pool["members"]] == [1]
+        for candidate in pool["candidates"]:
+            means = candidate["block_means"]
+            assert means and set(means) <= {"train", "val"}
+            assert candidate["stable"] == all(v > 0 for v in means.values())
         assert len(pool["candidates"]) >= CONFIG.pool_size
         assert [m["audit_rank"] for m in pool["members"]] == sorted(
             m["audit_rank"] for m in pool["members"]

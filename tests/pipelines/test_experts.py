@@ -30,11 +30,23 @@ def test_experts_pipeline_writes_pools_exposures_targets_and_report(
     assert len(pools["version"]) == 16
     assert pools["config"]["n_trials"] == 6  # conf/test/parameters_experts.yml
     assert {p["expert"] for p in pools["pools"]} == set(EXPERTS)
-    assert all(len(p["members"]) == 2 for p in pools["pools"])
+    # pool_size 2 stable members at most; one where no candidate is stable
+    for pool in pools["pools"]:
+        assert 1 <= len(pool["members"]) <= 2
+        assert all(m["stable"] for m in pool["members"]) or not pool["stable"]
+
+    # one catalog per held-out train block (experts.cross_fit.blocks: 2)
+    cross_fit = json.loads((root / "06_models/expert_cross_fit_pools.json").read_text())
+    assert [c["held_out_block"] for c in cross_fit["catalogs"]] == [0, 1]
+    assert all(c["scopes"] == pools["scopes"] for c in cross_fit["catalogs"])
 
     ohlcv = pd.read_parquet(root / "02_intermediate/ohlcv.parquet")
     exposures = pd.read_parquet(root / "07_model_output/expert_exposures.parquet")
     assert len(exposures) == 4 * len(ohlcv)
+    # train bars from their block's pools, every other bar from the full pools
+    fit = exposures.groupby("segment")["fit"].unique()
+    assert set(fit["train"]) == {"block_0", "block_1"}
+    assert {f for s in ("val", "test") for f in fit[s]} == {"full"}
     assert exposures["exposure"].between(-1, 1).all()
     assert list(exposures["expert"].iloc[:4]) == EXPERTS
 

@@ -9,7 +9,16 @@ import pytest
 import torch
 
 from mm_drex.rl.env import ActionConfig, BatchRoutingEnv, rollout
-from mm_drex.rl.ppo import ActorCritic, PPOConfig, kl_to_sft, torch_policy
+from mm_drex.rl.ppo import (
+    ActorCritic,
+    PPOConfig,
+    block_mean_and_error,
+    choose_checkpoint,
+    kl_to_sft,
+    segment_block_scores,
+    segment_score,
+    torch_policy,
+)
 from mm_drex.rl.reward import RewardConfig
 from mm_drex.rl.training import (
     RLSettings,
@@ -57,9 +66,62 @@ def test_checkpoint_and_penalties_are_chosen_by_the_validation_score(trained):
     chosen = result.selection.loc[result.selection["chosen"], "val_score"].iloc[0]
     assert chosen == result.selection["val_score"].max()
     log = result.log[(result.log["seed"] == 43)]
-    best = log.loc[log["iteration"] > 0, "val_score"].max()
+    # the SFT router (iteration 0) is the first checkpoint
+    assert log["val_score"].notna().sum() == 4
+    best = log["val_score"].max()
     assert log.loc[log["selected"], "val_score"].iloc[0] == best
     assert policies.models.keys() == {42, 43}
+
+
+def test_checkpoint_rules():
+    means, errors = [0.50, 0.60, 0.70, 0.55], [0.1, 0.1, 0.15, 0.1]
+    assert choose_checkpoint(means, errors, "best") == 2
+    # the earliest within one standard error of the best: 0.60 >= 0.70 - 0.15
+    assert choose_checkpoint(means, errors, "one_se") == 1
+    assert choose_checkpoint(means, [0, 0, 0.0, 0], "one_se") == 2
+    with pytest.raises(ValueError, match="checkpoint_rule"):
+        choose_checkpoint(means, errors, "last")
+    mean, error = block_mean_and_error(np.array([1.0, 3.0, np.nan]))
+    assert mean == 2.0 and error == pytest.approx(
+        np.std([1.0, 3.0], ddof=1) / np.sqrt(2)
+    )
+    assert block_mean_and_error(np.array([np.nan])) == (-np.inf, 0.0)
+
+
+def test_block_scores_cut_each_run_into_contiguous_blocks(rl_arrays):
+    env = BatchRoutingEnv(
+        rl_arrays, RewardConfig(), LIMITS, ActionConfig(episode_bars=32)
+    )
+    runs = rl_arrays.segment_runs("val")
+    sft = lambda obs: None  # noqa: E731
+    whole, table = segment_score(env, sft, runs, "sharpe")
+    one, _ = segment_block_scores(env, sft, runs, "sharpe", 1)
+    assert one.tolist() == [whole]
+    scores, blocks = segment_block_scores(env, sft, runs, "sharpe", 4)
+    assert len(scores) == 4 and np.isfinite(scores).all()
+    per_instrument = blocks.groupby("instrument", sort=False)["n_decisions"]
+    assert per_instrument.sum().tolist() == table["n_decisions"].tolist()
+    assert (per_instrument.max() - per_instrument.min() <= 1).all()
+    by_market = blocks.groupby(["block", "market"])["sharpe"].mean()
+    np.testing.assert_allclose(scores, by_market.groupby(level="block").mean())
+
+
+def test_one_se_keeps_the_earliest_checkpoint_near_the_best(rl_arrays):
+    result, _ = train_small_policies(
+        rl_arrays, {"blocks": 4, "checkpoint_rule": "one_se"}
+    )
+    for seed, log in result.log.groupby("seed"):
+        scored = log[log["val_score"].notna()]
+        if seed == 42:  # the first seed ran every entry: the chosen one counts
+            scored = scored[scored["entry"] == result.chosen_entry]
+        best = scored.loc[scored["val_score"].idxmax()]
+        earliest = scored[
+            scored["val_score"] >= best["val_score"] - best["val_score_se"]
+        ]
+        assert scored.loc[scored["selected"], "iteration"].tolist() == [
+            earliest["iteration"].iloc[0]
+        ]
+        assert (scored["val_score_se"] > 0).all()
 
 
 def test_the_untrained_policy_is_the_sft_router(rl_arrays):

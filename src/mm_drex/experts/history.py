@@ -25,6 +25,12 @@ class InstrumentHistory:
     ``audit_end`` (the first test bar) bound what the search and the audit
     may read: they are handed truncated bars, so no later price can reach
     them.
+
+    ``blocks`` cuts the train segment into contiguous blocks (block index per
+    bar, -1 outside train; :func:`mm_drex.experts.cross_fit.train_blocks`):
+    the audit's stability check scores a candidate on each. ``held_out``
+    marks the bars a cross-fitted search may not score (one block and its
+    purge): :meth:`decisions` leaves them out of ``train``.
     """
 
     bars: Bars
@@ -35,6 +41,8 @@ class InstrumentHistory:
     search_end: int
     audit_end: int
     regimes: tuple[str, ...] = REGIMES
+    blocks: np.ndarray | None = None
+    held_out: np.ndarray | None = None
     _views: dict[str, Bars] = field(default_factory=dict, repr=False)
 
     @property
@@ -54,11 +62,30 @@ class InstrumentHistory:
         return self._views["audit"]
 
     def decisions(self, segment: str, regime: str | None = None) -> np.ndarray:
-        """Boolean mask over all bars: in ``segment`` (and labelled ``regime``)."""
+        """Boolean mask over all bars: in ``segment`` (and labelled ``regime``);
+        ``train`` without the held-out bars of a cross-fitted search."""
         mask = self.segment == segment
+        if segment == "train" and self.held_out is not None:
+            mask &= ~self.held_out
         if regime is not None:
             mask &= self.regime_code == self.regimes.index(regime)
         return mask
+
+    def stability_blocks(self, regime: str) -> dict[str, np.ndarray]:
+        """The decision masks the audit's stability check scores a candidate
+        on (name -> mask over all bars): each train block the search may read
+        (``train`` when there are no blocks), then ``val``."""
+        train = self.decisions("train", regime)
+        pieces = {}
+        if self.blocks is None:
+            pieces["train"] = train
+        else:
+            for block in np.unique(self.blocks[self.blocks >= 0]):
+                piece = train & (self.blocks == block)
+                if piece.any():
+                    pieces[f"block_{int(block)}"] = piece
+        pieces["val"] = self.decisions("val", regime)
+        return pieces
 
     def labelled(self) -> np.ndarray:
         """Bars with a complete forward label (the horizon neither runs out nor

@@ -135,6 +135,9 @@ def expert_exposure_table(
                 np.array([m["score"] for m in members]), temperature
             )
             combined, driver = combine_members(exposures, weights)
+            # a convex mix of members within the limit; clip the rounding
+            bound = limits.max_exposure
+            combined = np.clip(combined, -bound, bound)
             ids = np.array([m["member_id"] for m in members], dtype=object)
             templates = np.array([m["template"] for m in members], dtype=object)
             frame = {
@@ -150,7 +153,9 @@ def expert_exposure_table(
             for regime in regimes:
                 columns = [i for i, m in enumerate(members) if m["regime"] == regime]
                 within = weights[columns] / weights[columns].sum()
-                frame[f"exposure_{regime}"] = exposures[:, columns] @ within
+                frame[f"exposure_{regime}"] = np.clip(
+                    exposures[:, columns] @ within, -bound, bound
+                )
             frame["n_members"] = len(members)
             frames.append(pd.DataFrame(frame))
     table = pd.concat(frames, ignore_index=True)

@@ -19,7 +19,12 @@ For one (expert, regime, scope) *update*:
 3. **Admission**: the ``pool_size`` best audit scores form the pool; a
    candidate exposed on fewer than ``min_activity`` of the validation
    decisions ranks after the active ones, and candidates that behave
-   identically on validation count once.
+   identically on validation count once. With ``require_stable`` only a
+   *stable* candidate is admitted: its mean after-cost return on the
+   regime's decisions is positive in every block of the train window the
+   search may read and on validation (a candidate whose sign flips between
+   blocks is not admitted); where no candidate is stable, the first of the
+   audit order is admitted alone and the pool is marked ``stable: false``.
 
 The search never reads a validation or test bar; the audit never reads a
 test bar (both receive truncated bars). Same seed -> same pools.
@@ -76,6 +81,7 @@ class SearchConfig:
         default_factory=lambda: dict(AUDIT_WEIGHTS)
     )
     min_train_decisions: int = 250
+    require_stable: bool = True
     limits: RiskLimits = RiskLimits()
 
     def __post_init__(self) -> None:
@@ -186,6 +192,35 @@ def _audit_metrics(
     }
 
 
+def _block_means(
+    template: SubStrategyTemplate,
+    param_sets: list[Params],
+    histories: Sequence[InstrumentHistory],
+    regime: str,
+    config: SearchConfig,
+) -> dict[str, np.ndarray]:
+    """Mean after-cost return credited to the regime's decisions of each
+    stability block (:meth:`InstrumentHistory.stability_blocks`), pooled over
+    the instruments: block name -> ``(n_sets,)``. Exposures are computed on
+    the bars before the test segment."""
+    pooled: dict[str, list[np.ndarray]] = {}
+    for h in histories:
+        bars = h.audit_bars()
+        returns = net_returns(
+            bars, template.target_exposures(bars, param_sets, config.limits)
+        )
+        for name, mask in h.stability_blocks(regime).items():
+            pooled.setdefault(name, []).append(
+                decision_returns(returns, mask[: h.audit_end])
+            )
+    means = {}
+    for name, pieces in pooled.items():
+        credited = np.concatenate(pieces, axis=0)
+        if len(credited):
+            means[name] = credited.mean(axis=0)
+    return means
+
+
 def _nudges(
     template: SubStrategyTemplate, params: Params, fraction: float
 ) -> list[dict]:
@@ -270,21 +305,27 @@ def _best_distinct(
     return out
 
 
-def _admit(scored: pd.DataFrame, pool_size: int) -> np.ndarray:
-    """The first ``pool_size`` rows of the audit order that behave differently
-    on validation (two parameter sets with identical validation metrics, e.g.
-    differing only in a band that never binds, count once); repeats fill the
-    pool only when too few distinct candidates exist."""
+def _admit(
+    scored: pd.DataFrame, pool_size: int, allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """The first ``pool_size`` ``allowed`` rows of the audit order that behave
+    differently on validation (two parameter sets with identical validation
+    metrics, e.g. differing only in a band that never binds, count once);
+    repeats fill the pool only when too few distinct candidates exist. Where
+    no row is allowed, the first row is admitted alone."""
+    allowed = np.ones(len(scored), dtype=bool) if allowed is None else allowed
+    if not allowed.any():
+        allowed = np.arange(len(scored)) == 0
     behaviour = scored[
         ["val_objective", "q05_return", "median_return", "turnover", "activity"]
     ].round(12)
     repeat = behaviour.duplicated().to_numpy()
     admitted = np.zeros(len(scored), dtype=bool)
-    for index in np.flatnonzero(~repeat)[:pool_size]:
+    for index in np.flatnonzero(~repeat & allowed)[:pool_size]:
         admitted[index] = True
     missing = pool_size - int(admitted.sum())
     if missing > 0:
-        for index in np.flatnonzero(repeat)[:missing]:
+        for index in np.flatnonzero(repeat & allowed)[:missing]:
             admitted[index] = True
     return admitted
 
@@ -328,12 +369,17 @@ def search_update(
             spans.append((len(sets), len(nudged)))
             sets.extend([c["params"], *nudged])
         metrics = _audit_metrics(template, sets, val, config)
-        for c, (start, n_nudged) in zip(group, spans, strict=True):
+        blocks = _block_means(
+            template, [c["params"] for c in group], histories, regime, config
+        )
+        for index, (c, (start, n_nudged)) in enumerate(zip(group, spans, strict=True)):
             base = metrics["val_objective"][start]
             nudged = metrics["val_objective"][start + 1 : start + 1 + n_nudged]
             row = {**c, **{k: v[start] for k, v in metrics.items()}}
             row["stability"] = -float(np.mean(np.abs(nudged - base)))
             row["worst_nudged_objective"] = float(np.min(nudged))
+            row["block_means"] = {k: float(v[index]) for k, v in blocks.items()}
+            row["stable"] = bool(blocks) and all(v[index] > 0 for v in blocks.values())
             rows.append(row)
     table = pd.DataFrame(rows)
     scored = robustness_scores(table, config.audit_weights)
@@ -346,7 +392,10 @@ def search_update(
         kind="stable",
     ).reset_index(drop=True)
     scored["audit_rank"] = np.arange(1, len(scored) + 1)
-    scored["admitted"] = _admit(scored, config.pool_size)
+    stable = scored["stable"].to_numpy(dtype=bool)
+    scored["admitted"] = _admit(
+        scored, config.pool_size, stable if config.require_stable else None
+    )
 
     metric_columns = [
         "val_objective",
@@ -374,6 +423,8 @@ def search_update(
             "trial": int(row["trial"]),
             "train_objective": row["train_objective"],
             "audit": {c: row[c] for c in metric_columns},
+            "block_means": row["block_means"],
+            "stable": bool(row["stable"]),
             "ranks": {c.removeprefix("rank_"): row[c] for c in rank_columns},
             "score": row["score"],
         }
@@ -389,6 +440,8 @@ def search_update(
             "n_trials_per_template": config.n_trials,
             "n_train_decisions": int(sum(s.decisions.sum() for s in train)),
             "n_val_decisions": int(sum(s.decisions.sum() for s in val)),
+            "stable": bool(stable.any()) or not config.require_stable,
+            "n_stable_candidates": int(stable.sum()),
             "members": [r for r in audited if r["admitted"]],
             "candidates": audited,
         }
@@ -434,8 +487,11 @@ def build_expert_pools(
     histories: Sequence[InstrumentHistory],
     config: SearchConfig,
     experts: Sequence[str] = EXPERTS,
+    scopes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Search and audit every (expert, regime, scope) pool.
+    """Search and audit every (expert, regime, scope) pool (``scopes``:
+    regime -> market -> scope, decided on the histories' train labels when
+    not given).
 
     Returns the pool catalog: ``version`` (sha256 of the configuration, the
     templates and :func:`data_fingerprint`), the configuration, the templates'
@@ -443,7 +499,9 @@ def build_expert_pools(
     of :func:`search_update` per (expert, regime, scope).
     """
     regimes = histories[0].regimes
-    scopes = {regime: _scopes(histories, regime, config) for regime in regimes}
+    if scopes is None:
+        scopes = {regime: _scopes(histories, regime, config) for regime in regimes}
+    scopes = {regime: dict(scopes[regime]) for regime in regimes}
     pools = []
     for expert in experts:
         for regime in regimes:

@@ -48,6 +48,7 @@ class AuditSettings(Settings):
     quantile: float = setting(0.05, gt=0, lt=1)
     nudge_fraction: float = setting(0.05, gt=0, lt=1)
     min_activity: float = setting(0.05, ge=0, le=1)
+    require_stable: bool = True
     weights: dict[str, float] = field(default_factory=lambda: dict(AUDIT_WEIGHTS))
 
     def __post_init__(self) -> None:
@@ -58,6 +59,18 @@ class AuditSettings(Settings):
                 f"parameters experts.audit.weights: unknown keys {unknown}; the "
                 f"robustness metrics are {', '.join(AUDIT_METRICS)}"
             )
+
+
+@dataclass(frozen=True)
+class CrossFitSettings(Settings):
+    """``experts.cross_fit``: train exposures from pools that never scored
+    them (:mod:`mm_drex.experts.cross_fit`)."""
+
+    group: ClassVar[str] = "experts.cross_fit"
+
+    blocks: int = setting(2, ge=1)
+    purge: int | str = 90
+    n_trials: int | None = setting(None, ge=1)
 
 
 @dataclass(frozen=True)
@@ -93,14 +106,19 @@ class ExpertSettings(Settings):
     risk_limits: ExpertRiskSettings = field(default_factory=ExpertRiskSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    cross_fit: CrossFitSettings = field(default_factory=CrossFitSettings)
     pooling: PoolingSettings = field(default_factory=PoolingSettings)
     soft_targets: SoftTargetSettings = field(default_factory=SoftTargetSettings)
 
-    def search_config(self) -> SearchConfig:
-        """The pool search's configuration."""
+    def search_config(self, cross_fit: bool = False) -> SearchConfig:
+        """The pool search's configuration (``cross_fit``: the held-out-block
+        searches', with ``cross_fit.n_trials`` trials where set)."""
         search, audit = self.search, self.audit
+        n_trials = search.n_trials
+        if cross_fit and self.cross_fit.n_trials is not None:
+            n_trials = self.cross_fit.n_trials
         return SearchConfig(
-            n_trials=search.n_trials,
+            n_trials=n_trials,
             seed=search.seed,
             objective=search.objective,
             risk_aversion=self.risk_aversion,
@@ -110,6 +128,7 @@ class ExpertSettings(Settings):
             min_train_decisions=search.min_train_decisions,
             nudge_fraction=audit.nudge_fraction,
             min_activity=audit.min_activity,
+            require_stable=audit.require_stable,
             audit_window=audit.window,
             audit_quantile=audit.quantile,
             audit_weights=dict(audit.weights),

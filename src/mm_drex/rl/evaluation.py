@@ -43,14 +43,19 @@ def policy_comparison(
     env = BatchRoutingEnv(panel, policies.reward, limits, policies.action)
     runs = panel.segment_runs(segment)
     frames = []
+    # the SFT-only router does not depend on the seed: traded once
+    _, sft_only = segment_score(env, lambda obs: None, runs, "reward")
     for seed in sorted(policies.models):
         candidates = {
             "trained": torch_policy(policies.model(seed)),
             "random": random_policy(policies.action, random_seed + seed),
-            "sft_only": lambda obs: None,
+            "sft_only": None,
         }
         for name, policy in candidates.items():
-            _, table = segment_score(env, policy, runs, "reward")
+            if policy is None:
+                table = sft_only
+            else:
+                _, table = segment_score(env, policy, runs, "reward")
             by_market = table.groupby("market", sort=False)[
                 ["mean_reward", "sharpe"]
             ].mean()

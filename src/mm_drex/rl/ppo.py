@@ -14,9 +14,14 @@ policy's mean action and ``π_k,θ`` its pool mixes (paper-notes v3: "an entropy
 bonus and a penalty toward the SFT prior"). The actor's last layer starts at
 zero, so the initial mean action is 0: the SFT router exactly.
 
-Every ``eval_every`` iterations the deterministic policy (mean action) trades
-the whole **validation** segment of every instrument from flat, and the state
-with the best validation score is kept (checkpoint selection on val only).
+Every ``eval_every`` iterations (and before the first, the SFT router itself)
+the deterministic policy (mean action) trades the whole **validation** segment
+of every instrument from flat; its score is computed on each of ``blocks``
+contiguous blocks of the segment. With the ``one_se`` rule the kept state is
+the earliest checkpoint whose mean block score is within one standard error
+(across blocks) of the best mean, so that RL has to beat the SFT router by
+more than the noise of the validation window to move away from it; ``best``
+keeps the best mean (checkpoint selection on val only).
 Same seed, same thread count -> the same weights (numpy and torch generators
 are seeded; no other randomness).
 """
@@ -50,6 +55,7 @@ from mm_drex.rl.env import (
 from mm_drex.rl.panel import PanelArrays
 
 SELECTION_METRICS = ("sharpe", "reward")
+CHECKPOINT_RULES = ("best", "one_se")
 
 
 @dataclass(frozen=True)
@@ -156,21 +162,23 @@ def random_policy(action: ActionConfig, seed: int) -> Policy:
     return act
 
 
-def segment_score(
+def segment_block_scores(
     env: BatchRoutingEnv,
     policy: Policy,
     runs: Sequence[tuple[int, int]],
     metric: str,
-) -> tuple[float, pd.DataFrame]:
-    """Score of a deterministic policy trading whole segment runs from flat.
+    n_blocks: int = 1,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Scores of a deterministic policy trading whole segment runs from flat,
+    on each of ``n_blocks`` contiguous blocks of every run's decisions.
 
     ``metric``: ``sharpe`` (each instrument's after-cost Sharpe, annualised
     with its periods per year) or ``reward`` (mean reward per executed
-    decision). The score is the equal-market average: the mean over markets
-    of the mean over each market's instruments.
+    decision). A block's score is the equal-market average: the mean over
+    markets of the mean over each market's instruments.
 
-    Returns ``(score, per_instrument)`` with per_instrument: instrument,
-    market, n_decisions, mean_reward, sharpe.
+    Returns ``(scores (n_blocks,), per_instrument)`` with per_instrument:
+    instrument, market, block, n_decisions, mean_reward, sharpe.
     """
     if metric not in SELECTION_METRICS:
         raise ValueError(
@@ -181,22 +189,71 @@ def segment_score(
     rows = []
     for first, stop in runs:
         mask = (result.rows >= first) & (result.rows < stop) & result.executed_mask
-        returns = result.net_return[mask]
-        rows.append(
-            {
-                "instrument": panel.instrument[first],
-                "market": panel.market[first],
-                "n_decisions": int(mask.sum()),
-                "mean_reward": float(result.reward[mask].mean()),
-                "sharpe": float(sharpe_ratio(returns, panel.periods_per_year[first]))
-                if len(returns) > 1
-                else np.nan,
-            }
-        )
+        for block, index in enumerate(np.array_split(np.flatnonzero(mask), n_blocks)):
+            returns = result.net_return[index]
+            rows.append(
+                {
+                    "instrument": panel.instrument[first],
+                    "market": panel.market[first],
+                    "block": block,
+                    "n_decisions": len(index),
+                    "mean_reward": float(result.reward[index].mean())
+                    if len(index)
+                    else np.nan,
+                    "sharpe": float(
+                        sharpe_ratio(returns, panel.periods_per_year[first])
+                    )
+                    if len(returns) > 1
+                    else np.nan,
+                }
+            )
     table = pd.DataFrame(rows)
     column = "sharpe" if metric == "sharpe" else "mean_reward"
-    by_market = table.groupby("market", sort=False)[column].mean()
-    return float(by_market.mean()), table
+    by_market = table.groupby(["block", "market"], sort=False)[column].mean()
+    scores = by_market.groupby(level="block").mean().reindex(range(n_blocks))
+    return scores.to_numpy(dtype=float), table
+
+
+def segment_score(
+    env: BatchRoutingEnv,
+    policy: Policy,
+    runs: Sequence[tuple[int, int]],
+    metric: str,
+) -> tuple[float, pd.DataFrame]:
+    """:func:`segment_block_scores` of the whole runs: ``(score, per_instrument)``."""
+    scores, table = segment_block_scores(env, policy, runs, metric, 1)
+    return float(scores[0]), table.drop(columns="block")
+
+
+def block_mean_and_error(scores: np.ndarray) -> tuple[float, float]:
+    """Mean of the block scores and its standard error (0 for one block;
+    ``-inf`` where no block has a score)."""
+    finite = np.asarray(scores, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return -np.inf, 0.0
+    if len(finite) < 2:
+        return float(finite.mean()), 0.0
+    return float(finite.mean()), float(finite.std(ddof=1) / np.sqrt(len(finite)))
+
+
+def choose_checkpoint(
+    means: Sequence[float], errors: Sequence[float], rule: str
+) -> int:
+    """Index of the kept checkpoint (checkpoints in training order): the best
+    mean (``best``) or the earliest within one standard error of it
+    (``one_se``)."""
+    if rule not in CHECKPOINT_RULES:
+        raise ValueError(
+            f"expert_rl.selection.checkpoint_rule must be one of {CHECKPOINT_RULES}, "
+            f"got {rule!r}"
+        )
+    means = np.asarray(means, dtype=float)
+    best = int(np.argmax(means))
+    if rule == "best":
+        return best
+    threshold = means[best] - float(errors[best])
+    return int(np.flatnonzero(means >= threshold)[0])
 
 
 @dataclass
@@ -207,6 +264,7 @@ class TrainedPolicy:
     best_iteration: int
     best_score: float
     log: pd.DataFrame
+    best_error: float = 0.0
 
     def model(self, obs_dim: int, action_dim: int, config: PPOConfig) -> ActorCritic:
         model = ActorCritic(obs_dim, action_dim, config.hidden, config.init_log_std)
@@ -223,11 +281,14 @@ def train_ppo(
     seed: int,
     selection_metric: str = "sharpe",
     train_segment: str = "train",
+    selection_blocks: int = 1,
+    checkpoint_rule: str = "best",
 ) -> TrainedPolicy:
     """Train the routing policy on random ``train_segment`` episodes (module docstring).
 
-    Returns the state with the best validation score among the checkpoints
-    taken every ``eval_every`` iterations (and at the last one).
+    Returns the state :func:`choose_checkpoint` keeps among the checkpoints:
+    the start (the SFT router), every ``eval_every`` iterations and the last
+    one, each scored on ``selection_blocks`` blocks of the validation runs.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -252,10 +313,17 @@ def train_ppo(
     log_prior_all = log_prior_all - torch.logsumexp(log_prior_all, dim=-1, keepdim=True)
 
     n_envs, horizon = config.episodes_per_iteration, action.episode_bars
-    best_state, best_score, best_iteration = None, -np.inf, 0
-    log_rows = []
-    score0, _ = segment_score(val_env, torch_policy(model), val_runs, selection_metric)
-    log_rows.append({"iteration": 0, "val_score": score0})
+    checkpoints: list[tuple[int, dict, float, float]] = []
+
+    def checkpoint(iteration: int) -> dict[str, float]:
+        scores, _ = segment_block_scores(
+            val_env, torch_policy(model), val_runs, selection_metric, selection_blocks
+        )
+        mean, error = block_mean_and_error(scores)
+        checkpoints.append((iteration, copy.deepcopy(model.state_dict()), mean, error))
+        return {"val_score": mean, "val_score_se": error}
+
+    log_rows = [{"iteration": 0, **checkpoint(0)}]
     for iteration in range(1, config.iterations + 1):
         # ---- rollout: B episodes x L decisions ---------------------------------
         obs_np = train_env.reset(*sampler.sample(rng, n_envs))
@@ -353,17 +421,16 @@ def train_ppo(
             **{k: v / n_updates for k, v in stats.items()},
             "action_std": model.log_std.detach().exp().mean().item(),
             "val_score": np.nan,
+            "val_score_se": np.nan,
         }
         model.eval()
         if iteration % config.eval_every == 0 or iteration == config.iterations:
-            score, _ = segment_score(
-                val_env, torch_policy(model), val_runs, selection_metric
-            )
-            row["val_score"] = score
-            if score > best_score:
-                best_state = copy.deepcopy(model.state_dict())
-                best_score, best_iteration = score, iteration
+            row.update(checkpoint(iteration))
         log_rows.append(row)
+    kept = choose_checkpoint(
+        [c[2] for c in checkpoints], [c[3] for c in checkpoints], checkpoint_rule
+    )
+    iteration, state, mean, error = checkpoints[kept]
     log = pd.DataFrame(log_rows)
-    log["selected"] = log["iteration"] == best_iteration
-    return TrainedPolicy(best_state, best_iteration, float(best_score), log)
+    log["selected"] = log["iteration"] == iteration
+    return TrainedPolicy(state, iteration, float(mean), log, float(error))

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from mm_drex.config import Settings, SettingsError, setting
 from mm_drex.data.split import SEGMENTS
 from mm_drex.rl.env import ActionConfig
-from mm_drex.rl.ppo import PPOConfig
+from mm_drex.rl.ppo import CHECKPOINT_RULES, PPOConfig
 from mm_drex.rl.reward import RewardConfig
 
 
@@ -21,12 +21,18 @@ class SelectionSettings(Settings):
 
     Each ``penalty_grid`` entry overrides keys of ``expert_rl.reward`` or
     ``expert_rl.ppo``; it is trained with the first seed, the best val score wins.
+    Every checkpoint is scored on ``blocks`` contiguous blocks of the segment;
+    ``checkpoint_rule`` keeps the best mean (``best``) or the earliest
+    checkpoint within one standard error of it (``one_se``; the SFT router is
+    the first checkpoint).
     """
 
     group: ClassVar[str] = "expert_rl.selection"
 
     segment: str = setting("val", choices=("train", "val"))
     metric: str = setting("sharpe", choices=("sharpe", "reward"))
+    blocks: int = setting(1, ge=1)
+    checkpoint_rule: str = setting("best", choices=CHECKPOINT_RULES)
     # null or an empty list: one entry, the configuration as it is
     penalty_grid: tuple[dict[str, Any] | None, ...] | None = None
 

@@ -3,8 +3,9 @@ val, one policy per seed, saved as plain tensors plus a JSON config.
 
 1. Every entry of ``selection.penalty_grid`` (overrides of the reward's
    penalty weights and/or PPO keys such as ``kl_coef``) is trained with the
-   first seed; each run keeps its best validation checkpoint.
-2. The entry with the best validation score is the configuration of every
+   first seed; each run keeps the checkpoint of ``selection.checkpoint_rule``
+   among its checkpoints scored on ``selection.blocks`` validation blocks.
+2. The entry with the best mean block score is the configuration of every
    seed (the first seed's run is reused).
 3. The other seeds are trained with it.
 
@@ -63,6 +64,7 @@ def train_policies(
                 "seed": first_seed,
                 "best_iteration": trained.best_iteration,
                 "val_score": trained.best_score,
+                "val_score_se": trained.best_error,
                 "sft_val_score": float(trained.log["val_score"].iloc[0]),
             }
         )
@@ -102,6 +104,8 @@ def _train_one(
         seed,
         settings.selection_metric,
         settings.train_segment,
+        settings.selection.blocks,
+        settings.selection.checkpoint_rule,
     )
 
 

@@ -13,8 +13,12 @@ import pandas as pd
 
 from mm_drex.backtest.settings import BacktestSettings
 from mm_drex.data.calendar import instrument_bars
-from mm_drex.experts.history import market_histories
-from mm_drex.experts.pools import expert_exposure_table
+from mm_drex.experts.cross_fit import (
+    cross_fitted_exposure_table,
+    cross_fitted_pools,
+    with_blocks,
+)
+from mm_drex.experts.history import InstrumentHistory, market_histories
 from mm_drex.experts.search import build_expert_pools
 from mm_drex.experts.settings import ExpertSettings
 from mm_drex.experts.soft_targets import expert_soft_targets
@@ -22,6 +26,22 @@ from mm_drex.regimes.labels import LabelSettings
 from mm_drex.reporting.experts import experts_report
 
 Params = Mapping[str, Any]
+
+
+def _histories(
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    regimes: pd.DataFrame,
+    settings: ExpertSettings,
+    backtest: Params,
+) -> list[InstrumentHistory]:
+    """The instruments as the experts see them, with their train blocks."""
+    markets = BacktestSettings.from_params(backtest).markets
+    histories = market_histories(
+        ohlcv, instruments, split, regimes, markets, settings.pool_by
+    )
+    return with_blocks(histories, settings.cross_fit.blocks)
 
 
 def search_pools(
@@ -39,12 +59,34 @@ def search_pools(
     scores.
     """
     settings = ExpertSettings.from_params(params)
-    markets = BacktestSettings.from_params(backtest).markets
-    histories = market_histories(
-        ohlcv, instruments, split, regimes, markets, settings.pool_by
-    )
+    histories = _histories(ohlcv, instruments, split, regimes, settings, backtest)
     return build_expert_pools(
         histories, settings.search_config(), experts=settings.experts
+    )
+
+
+def search_cross_fit_pools(
+    ohlcv: pd.DataFrame,
+    instruments: pd.DataFrame,
+    split: pd.DataFrame,
+    regimes: pd.DataFrame,
+    expert_pools: dict[str, Any],
+    params: Params,
+    backtest: Params,
+) -> dict[str, Any]:
+    """The pools again once per train block, each searched without that block
+    (and the label horizon on either side), with the full pools' scopes."""
+    settings = ExpertSettings.from_params(params)
+    histories = _histories(ohlcv, instruments, split, regimes, settings, backtest)
+    return cross_fitted_pools(
+        histories,
+        settings.search_config(cross_fit=True),
+        settings.cross_fit.blocks,
+        instrument_bars(
+            settings.cross_fit.purge, instruments, "experts.cross_fit.purge"
+        ),
+        experts=settings.experts,
+        scopes=expert_pools["scopes"],
     )
 
 
@@ -54,17 +96,20 @@ def expert_exposures(
     split: pd.DataFrame,
     regimes: pd.DataFrame,
     expert_pools: dict[str, Any],
+    expert_cross_fit_pools: dict[str, Any],
     params: Params,
     backtest: Params,
 ) -> pd.DataFrame:
-    """Each expert's exposure per (instrument, bar): its pools mixed by audit score."""
+    """Each expert's exposure per (instrument, bar): its pools mixed by audit
+    score; train bars from the pools fitted without their block."""
     settings = ExpertSettings.from_params(params)
-    markets = BacktestSettings.from_params(backtest).markets
-    histories = market_histories(
-        ohlcv, instruments, split, regimes, markets, settings.pool_by
-    )
-    return expert_exposure_table(
-        histories, expert_pools, settings.pooling.temperature, settings.experts
+    histories = _histories(ohlcv, instruments, split, regimes, settings, backtest)
+    return cross_fitted_exposure_table(
+        histories,
+        expert_pools,
+        expert_cross_fit_pools,
+        settings.pooling.temperature,
+        settings.experts,
     )
 
 

@@ -1,5 +1,6 @@
-"""experts: ohlcv + instruments + split + regimes -> expert_pools ->
-expert_exposures -> expert_soft_targets, expert_test_performance, expert_report."""
+"""experts: ohlcv + instruments + split + regimes -> expert_pools (and
+expert_cross_fit_pools, one per held-out train block) -> expert_exposures ->
+expert_soft_targets, expert_test_performance, expert_report."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -17,8 +18,14 @@ NODES = [
         name="search_and_audit_expert_pools",
     ),
     Node(
-        func=nodes.expert_exposures,
+        func=nodes.search_cross_fit_pools,
         inputs=[*MARKET_DATA, "expert_pools", *PARAMS],
+        outputs="expert_cross_fit_pools",
+        name="search_cross_fit_pools",
+    ),
+    Node(
+        func=nodes.expert_exposures,
+        inputs=[*MARKET_DATA, "expert_pools", "expert_cross_fit_pools", *PARAMS],
         outputs="expert_exposures",
         name="mix_expert_exposures",
     ),
