@@ -60,7 +60,7 @@ def cross_fit(histories):
     full = build_expert_pools(histories, CONFIG, experts=EXPERTS)
     purge = {h.instrument: PURGE for h in histories}
     folds = cross_fitted_pools(
-        histories, CONFIG, 2, purge, experts=EXPERTS, scopes=full["scopes"]
+        histories, CONFIG, 2, purge, experts=EXPERTS, catalog=full
     )
     return full, folds
 
@@ -91,7 +91,7 @@ def test_a_blocks_pools_never_score_its_bars(histories, cross_fit):
     # what a held-out block's labels say cannot change the pools fitted
     # without it, and does change the others (the check can fail)
     moved = cross_fitted_pools(
-        _relabel(histories, 0), CONFIG, 2, purge, experts=EXPERTS, scopes=full["scopes"]
+        _relabel(histories, 0), CONFIG, 2, purge, experts=EXPERTS, catalog=full
     )
     assert _members(moved["catalogs"][0]) == _members(folds["catalogs"][0])
     assert _members(moved["catalogs"][1]) != _members(folds["catalogs"][1])

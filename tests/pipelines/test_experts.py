@@ -70,3 +70,7 @@ def test_experts_pipeline_writes_pools_exposures_targets_and_report(
     markdown = (root / "08_reporting/expert_report.md").read_text()
     assert "## Per market and decision-time regime" in markdown
     assert pools["version"] in markdown
+    stable = sum(p["stable"] for p in pools["pools"])
+    assert (
+        f"{stable} of {len(pools['pools'])} pools have a stable candidate" in markdown
+    )

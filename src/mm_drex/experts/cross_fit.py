@@ -77,7 +77,7 @@ def cross_fitted_pools(
     n_blocks: int,
     purge: Mapping[str, int],
     experts: Sequence[str] = EXPERTS,
-    scopes: Mapping[str, Mapping[str, str]] | None = None,
+    catalog: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One pool catalog per held-out train block.
 
@@ -88,14 +88,15 @@ def cross_fitted_pools(
         n_blocks: train blocks; ``1`` turns cross-fitting off (no catalog).
         purge: bars left out on either side of the held-out block, per
             instrument (the label horizon).
-        scopes: regime -> market -> scope of the full catalog, so that every
-            block's pools serve the markets the same way.
+        catalog: the full catalog: every block's pools keep its scopes, so
+            that they serve the markets the same way.
 
     Returns ``{"n_blocks", "purge", "catalogs"}``; ``catalogs[k]`` is the
     :func:`~mm_drex.experts.search.build_expert_pools` catalog searched
     without block ``k``.
     """
     catalogs = []
+    scopes = None if catalog is None else catalog["scopes"]
     if n_blocks > 1:
         for block in range(n_blocks):
             fitted = []

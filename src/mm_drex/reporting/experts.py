@@ -117,6 +117,22 @@ def pool_summary(catalog: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _stability_line(catalog: Mapping[str, Any]) -> str:
+    """How many pools found stable candidates (positive mean return in every
+    train block and on val) and how many members were admitted."""
+    pools = catalog["pools"]
+    stable = sum(bool(p.get("stable", True)) for p in pools)
+    candidates = sum(len(p["candidates"]) for p in pools)
+    steady = sum(int(p.get("n_stable_candidates", 0)) for p in pools)
+    members = sum(len(p["members"]) for p in pools)
+    return (
+        f"{stable} of {len(pools)} pools have a stable candidate ({steady} of "
+        f"{candidates} audited candidates keep a positive mean return in every "
+        f"train block and on val); {members} members admitted. A pool without "
+        "one admits its first candidate alone."
+    )
+
+
 def expert_report_markdown(
     performance: pd.DataFrame, catalog: Mapping[str, Any], regime_names: Sequence[str]
 ) -> str:
@@ -184,6 +200,8 @@ def expert_report_markdown(
         markdown_table(["market", "strategy", *regime_names], regime_rows, "llr"),
         "",
         "## Admitted pool members",
+        "",
+        _stability_line(catalog),
         "",
         markdown_table(member_header, member_rows, align="lllllrrrl"),
     ]

@@ -86,7 +86,7 @@ def search_cross_fit_pools(
             settings.cross_fit.purge, instruments, "experts.cross_fit.purge"
         ),
         experts=settings.experts,
-        scopes=expert_pools["scopes"],
+        catalog=expert_pools,
     )
 
 
