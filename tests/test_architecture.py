@@ -31,7 +31,13 @@ LAYERS = [
     "datasets",
     "pipelines",
 ]
-PROJECT_FILES = {"settings.py", "pipeline_registry.py", "__main__.py", "hooks.py"}
+PROJECT_FILES = {
+    "settings.py",
+    "pipeline_registry.py",
+    "__main__.py",
+    "hooks.py",
+    "runner.py",
+}
 
 
 def _modules() -> list[Path]:

@@ -12,9 +12,11 @@ CONFIG_LOADER_ARGS = {
         "catalog": ["catalog*", "catalog*/**", "**/catalog*"],
         "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
         "globals": ["globals.yml"],
+        # where the Dask runner runs (mm_drex.runner)
+        "dask": ["dask*", "dask*/**"],
     },
 }
 
-from mm_drex.hooks import FoldHooks  # noqa: E402
+from mm_drex.hooks import DaskHooks, FoldHooks, TrackingHooks  # noqa: E402
 
-HOOKS = (FoldHooks(),)
+HOOKS = (FoldHooks(), DaskHooks(), TrackingHooks())

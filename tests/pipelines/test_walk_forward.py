@@ -175,3 +175,60 @@ def test_no_choice_of_a_fold_changes_when_its_test_window_and_after_is_scrambled
         for r in (tmp_path, walk_forward_root)
     ]
     assert not after[0]["target_exposure"].equals(after[1]["target_exposure"])
+
+
+def _same_file(path: Path, reference: Path) -> bool:
+    if path.suffix == ".parquet":
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(path), pd.read_parquet(reference), obj=str(path)
+        )
+        return True
+    return path.read_bytes() == reference.read_bytes()
+
+
+def test_the_dask_runner_on_a_two_worker_local_cluster_gives_the_sequential_outputs(
+    walk_forward_root: Path, ingested_root: Path, tmp_path: Path
+):
+    """The shared inputs and both folds under ``DaskRunner`` (a 2-worker
+    ``LocalCluster`` it starts and stops) write the files the sequential runner
+    wrote in ``walk_forward_root``: every parquet frame equal (values, dtypes,
+    index), every other file byte for byte; and no process is left behind."""
+    import psutil
+
+    from mm_drex.runner import DaskRunner
+
+    shutil.copytree(ingested_root, tmp_path, dirs_exist_ok=True)
+    before = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
+    children = {c.pid for c in psutil.Process().children(recursive=True)}
+    run_kedro_pipeline(
+        ["walk_forward_inputs", *TEST_STARTS],
+        tmp_path,
+        runner=DaskRunner(n_workers=2, threads_per_worker=1),
+    )
+    # Python's multiprocessing starts one resource tracker per process, which
+    # lives as long as its parent (pytest here): not a process of the cluster
+    left = [
+        c
+        for c in psutil.Process().children(recursive=True)
+        if c.pid not in children
+        and c.is_running()
+        and c.status() != psutil.STATUS_ZOMBIE
+        and "multiprocessing.resource_tracker" not in " ".join(c.cmdline())
+    ]
+    assert not left, f"processes left: {[' '.join(c.cmdline()) for c in left]}"
+    written = sorted(
+        p.relative_to(tmp_path)
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.relative_to(tmp_path) not in before
+    )
+    folds = [p for p in written if "folds" in p.parts]
+    assert {p.parts[2] for p in folds if p.parts[1] == "folds"} == set(TEST_STARTS)
+    sequential = {
+        p.relative_to(walk_forward_root)
+        for p in walk_forward_root.rglob("*")
+        if p.is_file()
+    }
+    # the same files written (both roots started from the ingested one)
+    assert set(written) == sequential - before
+    differ = [p for p in written if not _same_file(tmp_path / p, walk_forward_root / p)]
+    assert not differ, f"files that differ from the sequential run: {differ}"
