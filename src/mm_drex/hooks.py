@@ -37,14 +37,20 @@ class DaskHooks:
 
 
 ARTIFACT = "mlflow_artifact"
+METRICS = "mlflow_metrics"
 
 
 class TrackingHooks:
-    """Log the files of the catalog entries marked ``metadata: {mlflow_artifact:
-    true}`` as artifacts of the run's mlflow run, on the driver once the
-    pipeline has run, whatever the runner: the workers of the parallel and
-    Dask runners never talk to the tracking store. Runs before kedro-mlflow's
-    own ``after_pipeline_run``, which ends the mlflow run."""
+    """Log what the catalog marks for the tracking store, on the driver once
+    the pipeline has run, whatever the runner: the workers of the parallel and
+    Dask runners never talk to the tracking store.
+
+    - ``metadata: {mlflow_artifact: true}``: the dataset's file, as an artifact;
+    - ``metadata: {mlflow_metrics: true}``: a JSON dataset of
+      ``{name: {"value": v, "step": s}}``, as the metrics ``<dataset>.<name>``.
+
+    Runs before kedro-mlflow's own ``after_pipeline_run``, which ends the
+    mlflow run."""
 
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self, pipeline, catalog) -> None:
@@ -55,8 +61,19 @@ class TrackingHooks:
             return
         for name in sorted(pipeline.all_outputs()):
             dataset = catalog.get(name)
-            if not (getattr(dataset, "metadata", None) or {}).get(ARTIFACT):
+            marks = getattr(dataset, "metadata", None) or {}
+            if not (marks.get(ARTIFACT) or marks.get(METRICS)):
                 continue
             path = get_filepath_str(dataset._filepath, dataset._protocol)
-            if dataset._fs.exists(path):
+            if not dataset._fs.exists(path):
+                continue
+            if marks.get(ARTIFACT):
                 mlflow.log_artifact(path)
+            if marks.get(METRICS):
+                steps: dict[int, dict[str, float]] = {}
+                for key, point in dataset.load().items():
+                    steps.setdefault(int(point.get("step", 0)), {})[f"{name}.{key}"] = (
+                        float(point["value"])
+                    )
+                for step, values in sorted(steps.items()):
+                    mlflow.log_metrics(values, step=step)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from kedro.io import MemoryDataset
@@ -116,8 +116,10 @@ class DaskRunner(AbstractRunner):
     @property
     def config(self) -> DaskConfig:
         """``conf/<env>/dask.yml`` with the runner's arguments on top."""
-        config = DaskConfig.from_mapping(_PROJECT_CONFIG, "conf dask.yml")
-        return replace(config, **self._overrides)
+        return DaskConfig.from_mapping(
+            {**_PROJECT_CONFIG, **self._overrides},
+            "dask.yml of the run's environment, with --runner-params on top",
+        )
 
     def _get_executor(self, max_workers: int) -> None:
         return None  # tasks go to the Dask client, not to an executor

@@ -96,6 +96,24 @@ def test_block_bootstrap_keeps_blocks_of_consecutive_bars_and_is_seeded():
     )
 
 
+def test_bootstrap_replicates_in_chunks_equal_those_of_the_whole_index_array():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(0.0005, 0.01, (2, 1001))
+    whole = metrics.block_bootstrap_indices(1001, 20, 64, seed=9)
+    expected = metrics.sharpe_ratio(a[whole].T, 252) - metrics.sharpe_ratio(
+        b[whole].T, 252
+    )
+
+    def difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return metrics.sharpe_ratio(x, 252) - metrics.sharpe_ratio(y, 252)
+
+    for chunk in (1, 5_000, 64 * 1001, 10**9):  # 1 resample a chunk ... all at once
+        np.testing.assert_array_equal(
+            metrics.bootstrap_replicates(difference, [a, b], 20, 64, 9, chunk),
+            expected,
+        )
+
+
 def test_sharpe_interval_contains_the_estimate_and_narrows_with_more_data():
     rng = np.random.default_rng(11)
     short = rng.normal(0.0005, 0.01, 250)

@@ -24,7 +24,7 @@ A ratio whose denominator is zero is NaN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -219,6 +219,36 @@ class BootstrapInterval:
     block_length: int
 
 
+# indices built at a time by the interval functions (32 MiB of int64): memory
+# stays bounded however long the series and however many resamples
+BOOTSTRAP_CHUNK_ELEMENTS = 1 << 22
+
+
+def block_bootstrap_starts(
+    n_obs: int, block_length: int, n_boot: int, seed: int
+) -> np.ndarray:
+    """``(n_boot, ceil(n_obs / block_length))`` int32 start bars of the blocks
+    of moving-block bootstrap resamples, each uniform in
+    ``[0, n_obs - block_length]`` (``block_length`` times smaller than the
+    resamples' indices; :func:`block_bootstrap_indices` expands them)."""
+    if not 1 <= block_length <= n_obs:
+        raise ValueError(
+            f"block_length must be in [1, {n_obs}] for {n_obs} returns, "
+            f"got {block_length}"
+        )
+    rng = np.random.default_rng(seed)
+    n_blocks = -(-n_obs // block_length)
+    return rng.integers(
+        0, n_obs - block_length + 1, size=(n_boot, n_blocks), dtype=np.int32
+    )
+
+
+def _expand(starts: np.ndarray, n_obs: int, block_length: int) -> np.ndarray:
+    offsets = np.arange(block_length, dtype=np.int64)
+    indices = (starts[:, :, None] + offsets).reshape(len(starts), -1)
+    return indices[:, :n_obs]
+
+
 def block_bootstrap_indices(
     n_obs: int, block_length: int, n_boot: int, seed: int
 ) -> np.ndarray:
@@ -227,19 +257,39 @@ def block_bootstrap_indices(
     Each resample glues ``ceil(n_obs / block_length)`` blocks of consecutive
     bars, each starting uniformly in ``[0, n_obs - block_length]``, and is cut
     to ``n_obs`` bars (Künsch 1989). Blocks keep the short-range dependence
-    (volatility clustering) that an i.i.d. bootstrap would destroy.
+    (volatility clustering) that an i.i.d. bootstrap would destroy. The
+    interval functions never build this array whole: they expand
+    :func:`block_bootstrap_starts` a chunk of resamples at a time.
     """
-    if not 1 <= block_length <= n_obs:
-        raise ValueError(
-            f"block_length must be in [1, {n_obs}] for {n_obs} returns, "
-            f"got {block_length}"
-        )
-    rng = np.random.default_rng(seed)
-    n_blocks = -(-n_obs // block_length)
-    starts = rng.integers(0, n_obs - block_length + 1, size=(n_boot, n_blocks))
-    offsets = np.arange(block_length)
-    indices = (starts[:, :, None] + offsets).reshape(n_boot, -1)
-    return indices[:, :n_obs]
+    return _expand(
+        block_bootstrap_starts(n_obs, block_length, n_boot, seed), n_obs, block_length
+    )
+
+
+def bootstrap_replicates(
+    statistic: Callable[..., np.ndarray],
+    series: Sequence[np.ndarray],
+    block_length: int,
+    n_boot: int,
+    seed: int,
+    chunk_elements: int = BOOTSTRAP_CHUNK_ELEMENTS,
+) -> np.ndarray:
+    """``statistic`` of each moving-block resample of the aligned ``series``
+    (all resampled with the same blocks), ``n_boot`` values.
+
+    ``statistic`` takes one ``(n_obs, k)`` array per series (a resample per
+    column) and returns ``k`` values. At most ``chunk_elements`` indices exist
+    at a time, so memory does not grow with ``n_boot × n_obs``; the replicates
+    equal those of :func:`block_bootstrap_indices` whatever the chunk.
+    """
+    n_obs = len(series[0])
+    starts = block_bootstrap_starts(n_obs, block_length, n_boot, seed)
+    rows = max(1, chunk_elements // max(n_obs, 1))
+    out = np.empty(n_boot, dtype=float)
+    for first in range(0, n_boot, rows):
+        indices = _expand(starts[first : first + rows], n_obs, block_length)
+        out[first : first + len(indices)] = statistic(*(s[indices].T for s in series))
+    return out
 
 
 def _interval(
@@ -273,8 +323,13 @@ def sharpe_confidence_interval(
 ) -> BootstrapInterval:
     """Percentile moving-block bootstrap interval for the Sharpe ratio of one series."""
     returns = _as_float(returns)
-    indices = block_bootstrap_indices(len(returns), block_length, n_boot, seed)
-    replicates = sharpe_ratio(returns[indices].T, periods_per_year)
+    replicates = bootstrap_replicates(
+        lambda r: sharpe_ratio(r, periods_per_year),
+        [returns],
+        block_length,
+        n_boot,
+        seed,
+    )
     return _interval(
         sharpe_ratio(returns, periods_per_year), replicates, confidence, block_length
     )
@@ -300,9 +355,14 @@ def sharpe_difference_interval(
             f"the two return series must be aligned, got shapes {returns_a.shape} "
             f"and {returns_b.shape}"
         )
-    indices = block_bootstrap_indices(len(returns_a), block_length, n_boot, seed)
-    replicates = sharpe_ratio(returns_a[indices].T, periods_per_year) - sharpe_ratio(
-        returns_b[indices].T, periods_per_year
+    replicates = bootstrap_replicates(
+        lambda a, b: (
+            sharpe_ratio(a, periods_per_year) - sharpe_ratio(b, periods_per_year)
+        ),
+        [returns_a, returns_b],
+        block_length,
+        n_boot,
+        seed,
     )
     estimate = sharpe_ratio(returns_a, periods_per_year) - sharpe_ratio(
         returns_b, periods_per_year
