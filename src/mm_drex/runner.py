@@ -51,6 +51,11 @@ _THREAD_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
     "NUMBA_NUM_THREADS",
 )
+# The nodes are long, GIL-holding Python tasks: the workers' statistical
+# profiler (a stack sample every 10 ms) and Dask's default of trimming freed
+# memory back to the system after every 64 KiB (MALLOC_TRIM_THRESHOLD_) cost
+# them CPU and buy nothing here.
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 @dataclass(frozen=True)
@@ -249,12 +254,24 @@ def dask_client(config: DaskConfig) -> Iterator[Any]:
         with Client(config.scheduler_address) as client:
             yield client
         return
+    import dask
+
     threads = str(config.threads_per_worker)
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # the cluster's own start and stop messages
     try:
         with (
+            dask.config.set(LOCAL_WORKER_CONFIG),
+            dask.config.set(
+                {
+                    # set before the worker process starts, so that numpy and
+                    # torch see them when they are imported
+                    "distributed.nanny.pre-spawn-environ": dict.fromkeys(
+                        _THREAD_VARIABLES, threads
+                    )
+                }
+            ),
             LocalCluster(
                 n_workers=config.n_workers,
                 threads_per_worker=config.threads_per_worker,
