@@ -47,7 +47,7 @@ def test_a_bad_configuration_is_refused_with_the_key_and_value(values, message):
     runner.configure(values)
     try:
         with pytest.raises(ValueError, match=r"dask\.yml") as error:
-            DaskRunner().config
+            _ = DaskRunner().config
     finally:
         runner.configure({})
     assert message in str(error.value)

@@ -6,9 +6,10 @@ import shutil
 
 import pandas as pd
 import pytest
+import yaml
 
 from mm_drex.data.sources import BUNDLED_SOURCES
-from tests.conftest import run_kedro_pipeline
+from tests.conftest import PROJECT_ROOT, run_kedro_pipeline
 
 pytestmark = pytest.mark.slow  # runs a whole Kedro pipeline
 
@@ -38,11 +39,15 @@ def test_split_is_60_20_20_with_label_horizon_purged(ingested_root):
         ["instrument", "segment"]
     )
     sp500 = split.loc["SP500"]
-    # 800 bars: boundaries at 480 and 640, 90 bars purged before each
-    assert sp500.loc["train", ["start_idx", "end_idx"]].tolist() == [0, 390]
-    assert sp500.loc["val", ["start_idx", "end_idx"]].tolist() == [480, 550]
+    # the purge is the label horizon of globals.yml (20 since the label study)
+    purge = yaml.safe_load((PROJECT_ROOT / "conf/base/globals.yml").read_text())[
+        "label_horizon"
+    ]
+    # 800 bars: boundaries at 480 and 640, `purge` bars purged before each
+    assert sp500.loc["train", ["start_idx", "end_idx"]].tolist() == [0, 480 - purge]
+    assert sp500.loc["val", ["start_idx", "end_idx"]].tolist() == [480, 640 - purge]
     assert sp500.loc["test", ["start_idx", "end_idx"]].tolist() == [640, 800]
-    assert (split["purge_bars"] == 90).all()
+    assert (split["purge_bars"] == purge).all()
 
 
 def test_bad_user_file_stops_the_run_and_keeps_earlier_outputs(tmp_path, ingested_root):
