@@ -97,7 +97,7 @@ def main() -> None:
 
     runner = None
     if args.runner == "dask":
-        from mm_drex.runner import DaskRunner
+        from mm_drex.pipelines.runner import DaskRunner
 
         runner = DaskRunner(n_workers=args.workers, threads_per_worker=1)
     root = Path(tempfile.mkdtemp(prefix="runner_bench_"))

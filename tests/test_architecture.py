@@ -28,6 +28,7 @@ LAYERS = [
     "baselines",
     "reporting",
     "walk_forward",
+    "scaleout",
     "datasets",
     "pipelines",
 ]
@@ -36,7 +37,6 @@ PROJECT_FILES = {
     "pipeline_registry.py",
     "__main__.py",
     "hooks.py",
-    "runner.py",
 }
 
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mm_drex import runner
-from mm_drex.runner import DaskConfig, DaskRunner
+from mm_drex import scaleout
+from mm_drex.pipelines.runner import DaskRunner
+from mm_drex.scaleout import DaskConfig
 from tests.conftest import PROJECT_ROOT
 
 
 @pytest.fixture
 def project_config():
     values = yaml.safe_load((PROJECT_ROOT / "conf/base/dask.yml").read_text())
-    runner.configure(values)
+    scaleout.configure(values)
     yield values
-    runner.configure({})
+    scaleout.configure({})
 
 
 def test_the_base_configuration_starts_two_single_threaded_local_workers(
@@ -44,10 +45,10 @@ def test_runner_params_win_over_the_configuration(project_config):
     ],
 )
 def test_a_bad_configuration_is_refused_with_the_key_and_value(values, message):
-    runner.configure(values)
+    scaleout.configure(values)
     try:
         with pytest.raises(ValueError, match=r"dask\.yml") as error:
             _ = DaskRunner().config
     finally:
-        runner.configure({})
+        scaleout.configure({})
     assert message in str(error.value)

@@ -20,20 +20,20 @@ class FoldHooks:
 
 
 class DaskHooks:
-    """Give :class:`mm_drex.runner.DaskRunner` the run's ``dask`` configuration
+    """Give :class:`mm_drex.pipelines.runner.DaskRunner` the run's ``dask`` configuration
     (``conf/<env>/dask.yml``), whatever runner the run then uses."""
 
     @hook_impl
     def after_context_created(self, context) -> None:
         from kedro.config import MissingConfigException
 
-        from mm_drex import runner
+        from mm_drex import scaleout
 
         try:
             values = context.config_loader["dask"]
         except (KeyError, MissingConfigException):
             values = {}
-        runner.configure(values)
+        scaleout.configure(values)
 
 
 ARTIFACT = "mlflow_artifact"

@@ -12,7 +12,7 @@ CONFIG_LOADER_ARGS = {
         "catalog": ["catalog*", "catalog*/**", "**/catalog*"],
         "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
         "globals": ["globals.yml"],
-        # where the Dask runner runs (mm_drex.runner)
+        # where the Dask runner runs (mm_drex.scaleout, mm_drex.pipelines.runner)
         "dask": ["dask*", "dask*/**"],
     },
 }

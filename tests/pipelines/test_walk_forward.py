@@ -195,7 +195,7 @@ def test_the_dask_runner_on_a_two_worker_local_cluster_gives_the_sequential_outp
     index), every other file byte for byte; and no process is left behind."""
     import psutil
 
-    from mm_drex.runner import DaskRunner
+    from mm_drex.pipelines.runner import DaskRunner
 
     shutil.copytree(ingested_root, tmp_path, dirs_exist_ok=True)
     before = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
